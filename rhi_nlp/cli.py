@@ -1,0 +1,186 @@
+"""The ``rhi-nlp`` command line: parse options, call one library function, render the result."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import RhiNlpError
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progressbar(length: int | None, label: str, silent: bool = False):
+    """A click progress bar on a terminal; silent for pipes, CI and tests."""
+    if silent or not _interactive():
+        yield lambda n: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield bar.update
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fn(*args, **kwargs)
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                click.echo(f"Warning: {w.message}", err=True)
+        return result
+    except RhiNlpError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _load_model(model_dir: str | None):
+    from .paths import default_model_dir
+    from .persistence import load_model
+    from .training import train_model
+
+    if model_dir:
+        return _run(load_model, Path(model_dir))
+    path = default_model_dir()
+    if not (path / "model.joblib").exists():
+        click.echo(f"No default model yet: training one from training_data/ into {path} "
+                   f"(under a minute) ...", err=True)
+        _run(train_model, name="default")
+    return _run(load_model, path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rhi-nlp")
+def cli():
+    """rhi-nlp: tag Return Home Interview narratives with themes and estimate counts with
+    honest intervals for FOI answers. Everything runs on this machine; no narrative text is
+    written to logs or error messages."""
+
+
+@cli.command()
+@click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file: .csv, .xlsx or .parquet (by extension).")
+@click.option("--text-col", default="narrative", show_default=True, help="Column holding the narrative.")
+@click.option("--id-col", default="id", show_default=True, help="Column holding a unique id per row.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
+              help="Model folder (default: models/default, trained on first use).")
+@click.option("--encoding", default=None, help="CSV encoding (default: UTF-8, falling back to Windows-1252).")
+@click.option("--chunk-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows processed at a time (memory does not grow with the file).")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def tag(input_path, output, text_col, id_col, model_dir, encoding, chunk_size, quiet):
+    """Tag every narrative in INPUT_PATH (CSV, Excel or Parquet export) with themes.
+
+    The output keeps the input's columns and adds, for every theme T: T (0/1), T_prob (0-1)
+    and T_evidence (the supporting sentence, or empty), plus narrative_status
+    (recorded / declined / empty)."""
+    from .tagging import count_rows, tag_file
+
+    model = _load_model(model_dir)
+    with progressbar(count_rows(input_path), "Tagging", silent=quiet) as update:
+        summary = _run(tag_file, input_path, output, model, id_col=id_col, text_col=text_col,
+                       encoding=encoding, chunk_size=chunk_size, progress=update)
+    for note in summary.notes:
+        click.echo(f"Note: {note}", err=True)
+    if quiet:
+        return
+    click.echo(f"Tagged {summary.n_rows} narratives -> {output}")
+    click.echo(f"Not recorded: {summary.n_empty} empty or whitespace, {summary.n_declined} declined "
+               f"(tagged as no theme)")
+    click.echo(f"{'theme':<24}{'flagged':>8}{'sum of prob.':>14}")
+    for t, n in summary.counts.items():
+        click.echo(f"{t:<24}{n:>8}{summary.expected[t]:>14.1f}")
+    click.echo("Counts are model output; for a published figure use 'rhi-nlp estimate' with an audit sample.")
+
+
+@cli.command()
+@click.option("--labels", "label_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Extra labelled file(s): id, narrative, one 0/1 column per theme. Repeatable.")
+@click.option("--name", default="default", show_default=True, help="Model name: saved to models/NAME.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed (training is deterministic).")
+def train(label_files, name, seed):
+    """Train a model from training_data/ plus any extra labelled files, evaluate it on the held-out
+    split and save it with a model card. If a model of that name exists, show how the new one
+    compares."""
+    from .paths import models_dir
+    from .persistence import load_model
+
+    old = None
+    if (models_dir() / name / "model.joblib").exists():
+        with contextlib.suppress(RhiNlpError):
+            old = load_model(models_dir() / name)
+    with progressbar(13, "Training") as update:
+        from .training import train_model
+
+        model = _run(train_model, label_files=label_files, name=name, seed=seed, progress=update)
+    ev = model.card.get("heldout")
+    click.echo(f"Saved model '{name}' to {model.path} ({model.card['n_training']} labelled narratives).")
+    if ev:
+        click.echo(f"Held-out macro-F1: {ev['macro_f1']:.3f} on {ev['n']} narratives never used in training.")
+        old_ev = (old.card.get("heldout") or {}) if old else {}
+        click.echo(f"{'theme':<24}{'F1':>7}" + (f"{'previous':>10}" if old_ev else ""))
+        for t, m in ev["themes"].items():
+            prev = old_ev.get("themes", {}).get(t, {}).get("f1") if old_ev else None
+            click.echo(f"{t:<24}{m['f1']:>7.3f}" + (f"{prev:>10.3f}" if prev is not None else ""))
+    click.echo(f"Model card: {model.path / 'model_card.md'}")
+
+
+@cli.command()
+@click.argument("labelled", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
+              help="Model folder (default: models/default).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--baseline", is_flag=True, help="Also score the keyword baseline (Excel-style search).")
+def evaluate(labelled, model_dir, fmt, baseline):
+    """Score a model on a LABELLED file: per-theme precision, recall, F1, Brier score and
+    calibration error, and macro-F1."""
+    from .themes import load_themes
+    from .training import baseline_metrics, evaluate_model
+
+    model = _load_model(model_dir)
+    result = _run(evaluate_model, model, labelled)
+    if baseline:
+        result["keyword_baseline"] = _run(baseline_metrics, labelled, load_themes())
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{labelled}: {result['n']} labelled narratives; macro-F1 {result['macro_f1']:.3f}")
+    head = f"{'theme':<24}{'prec.':>7}{'recall':>8}{'F1':>7}{'Brier':>7}{'cal.err':>8}{'pos.':>6}"
+    click.echo(head + (f"{'kw F1':>8}" if baseline else ""))
+    for t, m in result["themes"].items():
+        line = (f"{t:<24}{m['precision']:>7.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}{m['brier']:>7.3f}"
+                f"{m['calibration_error']:>8.3f}{m['support']:>6}")
+        if baseline:
+            line += f"{result['keyword_baseline']['themes'][t]['f1']:>8.3f}"
+        click.echo(line)
+    if baseline:
+        click.echo(f"Keyword baseline macro-F1: {result['keyword_baseline']['macro_f1']:.3f}")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def themes(fmt):
+    """List the themes with their definitions."""
+    from .themes import load_themes
+
+    items = _run(load_themes)
+    if fmt == "json":
+        click.echo(json.dumps([t.to_dict() for t in items], indent=1))
+        return
+    for t in items:
+        click.echo(f"{t.id}  ({t.name})")
+        click.echo(f"    {t.definition}")
+        if t.exclude:
+            click.echo(f"    Not this theme: {t.exclude}")
+
+
+def main() -> None:
+    cli(prog_name="rhi-nlp")

@@ -1,0 +1,91 @@
+"""Turn processed Docs into classifier inputs.
+
+A narrative becomes a :class:`DocRecord`: its sentences (character offsets), each sentence's
+context-marked token string and a matrix of context-aware cue counts. Tokens inside the scope of a
+ConText modifier are prefixed (``x_`` for negated/advice/question/hypothetical/historical, ``o_``
+for another person), so a bag of words can tell "arguing" from "no arguing".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from spacy.tokens import Doc
+
+# Per theme: affirmed cues, then one column per modifier group.
+CUE_GROUPS = ("AFFIRMED", "NEGATED", "ADVICE_QUESTION", "HYPOTHETICAL", "HISTORICAL", "OTHER_PERSON")
+_GROUP_OF = {"NEGATED": 1, "ADVICE": 2, "QUESTION": 2, "HYPOTHETICAL": 3, "HISTORICAL": 4,
+             "OTHER_PERSON": 5}
+_PREFIX = {"OTHER_PERSON": "o_"}
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    sentences: tuple[tuple[int, int], ...]   # character offsets into the cleaned text
+    marked: tuple[str, ...]                   # one context-marked token string per sentence
+    cues: np.ndarray                          # (n_sentences, n_themes * len(CUE_GROUPS))
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.marked)
+
+    def cue_vector(self) -> np.ndarray:
+        return self.cues.sum(axis=0) if len(self.cues) else np.zeros(self.cues.shape[1])
+
+
+def n_cue_features(n_themes: int) -> int:
+    return n_themes * len(CUE_GROUPS)
+
+
+def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
+    scope = doc._.rhi_scope or [""] * len(doc)
+    index = {t: i for i, t in enumerate(theme_ids)}
+    sents = [s for s in doc.sents if any(not t.is_space for t in s)] if len(doc) else []
+    width = n_cue_features(len(theme_ids))
+    cues = np.zeros((len(sents), width))
+    sent_of_token = {}
+    spans, marked = [], []
+    for k, sent in enumerate(sents):
+        words = []
+        for tok in sent:
+            sent_of_token[tok.i] = k
+            if tok.is_space or tok.is_punct:
+                continue
+            w = _DIGITS.sub("0", tok.lower_)
+            tag = scope[tok.i]
+            words.append((_PREFIX.get(tag, "x_") + w) if tag else w)
+        spans.append((sent.start_char, sent.end_char))
+        marked.append(" ".join(words))
+    for span in doc.spans.get("rhi_cues", []):
+        j = index.get(span.label_)
+        k = sent_of_token.get(span.start)
+        if j is None or k is None:
+            continue
+        mods = span._.rhi_modifiers
+        groups = {_GROUP_OF[m] for m in mods} if mods else {0}
+        for g in groups:
+            cues[k, j * len(CUE_GROUPS) + g] += 1
+    return DocRecord(sentences=tuple(spans), marked=tuple(marked), cues=cues)
+
+
+def empty_record(n_themes: int) -> DocRecord:
+    return DocRecord(sentences=(), marked=(), cues=np.zeros((0, n_cue_features(n_themes))))
+
+
+def iter_records(nlp, texts, theme_ids: tuple[str, ...], *, batch_size: int = 64):
+    """Yield a DocRecord per text, streaming through ``nlp.pipe`` (empty texts skip spaCy)."""
+    pairs = ((t, i) for i, t in enumerate(texts) if t)
+    done = {}
+    n = len(texts)
+    nxt = 0
+    for doc, i in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
+        done[i] = doc_to_record(doc, theme_ids)
+        while nxt < n and (nxt in done or not texts[nxt]):
+            yield done.pop(nxt) if nxt in done else empty_record(len(theme_ids))
+            nxt += 1
+    while nxt < n:
+        yield done.pop(nxt) if nxt in done else empty_record(len(theme_ids))
+        nxt += 1

@@ -1,0 +1,190 @@
+"""spaCy components for case-note text: sentence splitting, theme cues and ConText scope.
+
+Built on ``spacy.blank("en")``; no trained pipeline is needed. The cue lists and context rules are
+passed in from the package's JSON data files (see ``rhi_nlp.nlp.build_pipeline``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from ..themes import MODIFIERS
+
+# Tokens after which a new sentence starts in case notes written without full punctuation.
+_END = {".", "!", "?", ";", "…"}
+_DASHES = {"-", "–", "—", "--"}
+_NO_SPLIT_BEFORE_YP = {"the", "with", "w/", "re", "for", "to", "a", "and", "&", "of", "that", "by",
+                       "told", "asked", "said", "says", "advised", "as", "when", "if"}
+_YP = {"yp", "cyp"}
+
+for _name in ("rhi_ctx", "rhi_scope"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+def _span_mods(span: Span) -> tuple[str, ...]:
+    table = span.doc._.rhi_ctx or {}
+    return table.get((span.start, span.end, span.label_), ())
+
+
+if not Span.has_extension("rhi_modifiers"):
+    Span.set_extension("rhi_modifiers", getter=_span_mods)
+for _cat in MODIFIERS:
+    _attr = "rhi_" + _cat.lower()
+    if not Span.has_extension(_attr):
+        Span.set_extension(_attr, getter=lambda span, c=_cat: c in _span_mods(span))
+if not Span.has_extension("rhi_affirmed"):
+    Span.set_extension("rhi_affirmed", getter=lambda span: not _span_mods(span))
+
+
+@Language.factory("rhi_sentences", default_config={})
+def make_sentences(nlp: Language, name: str):
+    return CaseNoteSentencizer()
+
+
+class CaseNoteSentencizer:
+    """Split on end punctuation, semicolons, line breaks, spaced dashes, headings ending in ':'
+    and, in unpunctuated notes, before 'YP' when it starts a new statement."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        n = len(doc)
+        if not n:
+            return doc
+        starts = [False] * n
+        starts[0] = True
+        line_start = 0
+        for i, tok in enumerate(doc):
+            t = tok.text
+            if i + 1 >= n:
+                break
+            if "\n" in t or "\n" in tok.whitespace_:
+                starts[i + 1] = True
+                line_start = i + 1
+            elif t in _END or (t in _DASHES and tok.whitespace_ and i > 0 and doc[i - 1].whitespace_):
+                starts[i + 1] = True
+            elif t == ":" and i - line_start <= 5 and (i + 1 < n and not doc[i + 1].like_num):
+                starts[i + 1] = True
+            nxt = doc[i + 1]
+            if nxt.lower_ in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES:
+                starts[i + 1] = True
+        for i, tok in enumerate(doc):
+            # whitespace-only tokens belong to the sentence before them
+            if tok.is_space and i > 0:
+                starts[i] = False
+            tok.is_sent_start = starts[i]
+        return doc
+
+
+@Language.factory("rhi_theme_cues", default_config={"cues": {}})
+def make_theme_cues(nlp: Language, name: str, cues: dict):
+    return ThemeCues(nlp, cues)
+
+
+class ThemeCues:
+    """Mark every theme cue phrase (case-insensitive) as a span labelled with the theme id in
+    ``doc.spans["rhi_cues"]``."""
+
+    def __init__(self, nlp: Language, cues: dict[str, list[str]]):
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for theme_id, phrases in cues.items():
+            self.matcher.add(theme_id, list(nlp.tokenizer.pipe(phrases)))
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
+        doc.spans["rhi_cues"] = spans
+        return doc
+
+
+@Language.factory("rhi_context", default_config={"rules": [], "default_max_scope": 8})
+def make_context(nlp: Language, name: str, rules: list, default_max_scope: int):
+    return ConTextScope(nlp, rules, default_max_scope)
+
+
+class ConTextScope:
+    """ConText-style modifier scope (Harkema et al. 2009, as in medspaCy).
+
+    A modifier (negation, advice, question, hypothetical, historical, other person) found in a
+    sentence modifies a theme cue in the same sentence that lies within its scope: after it
+    (forward), before it (backward) or either (bidirectional), within ``max_scope`` tokens and with
+    no TERMINATE phrase in between. A PSEUDO phrase that overlaps a trigger cancels it. The
+    categories a cue receives are in ``span._.rhi_modifiers``; ``doc._.rhi_scope`` holds, per token,
+    the first modifier category whose scope covers it (or "").
+    """
+
+    def __init__(self, nlp: Language, rules: list[dict], default_max_scope: int = 8):
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.rules: dict[str, dict] = {}
+        for i, rule in enumerate(rules):
+            key = f"R{i}"
+            self.rules[key] = rule
+            self.matcher.add(key, [nlp.make_doc(rule["literal"])])
+        self.default_max_scope = default_max_scope
+
+    def __call__(self, doc: Doc) -> Doc:
+        matches = []
+        for key, s, e in self.matcher(doc):
+            rule = self.rules[doc.vocab.strings[key]]
+            matches.append((s, e, rule))
+        pseudo = [(s, e) for s, e, r in matches if r["category"] == "PSEUDO"]
+        terms = sorted(s for s, e, r in matches if r["category"] == "TERMINATE")
+        mods = []
+        for s, e, r in matches:
+            if r["category"] in ("PSEUDO", "TERMINATE"):
+                continue
+            if any(ps < e and s < pe for ps, pe in pseudo):
+                continue
+            mods.append((s, e, r))
+        # drop a modifier fully inside a longer one of the same category
+        mods = [m for m in mods if not any(o is not m and o[2]["category"] == m[2]["category"]
+                                           and o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0])
+                                           for o in mods)]
+        sent_id = [0] * len(doc)
+        k = -1
+        for i, tok in enumerate(doc):
+            if tok.is_sent_start or i == 0:
+                k += 1
+            sent_id[i] = k
+        scope_tags = [""] * len(doc)
+        scopes = []
+        for s, e, r in mods:
+            width = r.get("max_scope") or self.default_max_scope
+            lo, hi = s, e
+            if r["direction"] in ("forward", "bidirectional"):
+                hi = e
+                while hi < len(doc) and hi - e < width and sent_id[hi] == sent_id[s] and not _is_term(hi, terms):
+                    hi += 1
+            if r["direction"] in ("backward", "bidirectional"):
+                lo = s
+                while lo > 0 and s - lo < width and sent_id[lo - 1] == sent_id[s] and not _is_term(lo - 1, terms):
+                    lo -= 1
+            scopes.append((lo, hi, s, e, r))
+            for t in range(lo, hi):
+                if not (s <= t < e) and not scope_tags[t]:
+                    scope_tags[t] = r["category"]
+        table: dict[tuple[int, int, str], tuple[str, ...]] = {}
+        for span in doc.spans.get("rhi_cues", []):
+            cats = []
+            for lo, hi, s, e, r in scopes:
+                if span.start < e and s < span.end:
+                    continue  # the modifier overlaps the cue itself
+                if span.label_ in r.get("exclude_themes", ()):
+                    continue
+                if lo <= span.start and span.end <= hi and r["category"] not in cats:
+                    cats.append(r["category"])
+            if cats:
+                table[(span.start, span.end, span.label_)] = tuple(cats)
+        doc._.rhi_ctx = table
+        doc._.rhi_scope = scope_tags
+        return doc
+
+
+def _is_term(i: int, terms: list[int]) -> bool:
+    # bisect would be faster; sentences are short so a scan is fine
+    return i in terms
+
+
+_WS = re.compile(r"\s+")

@@ -1,0 +1,175 @@
+"""Tag narratives with themes: probabilities, 0/1 flags and the evidence sentence."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .features import iter_records
+from .io import TableReader, atomic_writer
+from .nlp import MAX_CHARS, build_pipeline
+from .persistence import Model
+from .text import clean_text
+
+EVIDENCE_MAX_CHARS = 1000
+STATUS_COL = "narrative_status"
+
+
+def _status_rules() -> tuple[list[re.Pattern], int]:
+    doc = json.loads((resources.files("rhi_nlp") / "data" / "status_rules.json").read_text(encoding="utf-8"))
+    return [re.compile(p, re.IGNORECASE) for p in doc["declined"]], int(doc["max_words"])
+
+
+@dataclass
+class TagSummary:
+    n_rows: int = 0
+    n_empty: int = 0
+    n_declined: int = 0
+    n_truncated: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    expected: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    output: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"rows": self.n_rows, "empty": self.n_empty, "declined": self.n_declined,
+                "truncated": self.n_truncated, "flagged": self.counts,
+                "sum_of_probabilities": {k: round(v, 1) for k, v in self.expected.items()},
+                "notes": self.notes, "output": self.output}
+
+
+class Tagger:
+    """Holds the pipeline and the model; tags batches of texts."""
+
+    def __init__(self, model: Model, *, batch_size: int = 64):
+        self.model = model
+        self.nlp = build_pipeline()
+        self.batch_size = batch_size
+        self.declined_patterns, self.declined_max_words = _status_rules()
+
+    @property
+    def theme_ids(self) -> tuple[str, ...]:
+        return self.model.theme_ids
+
+    def tag_texts(self, raw_texts: Sequence[object]) -> tuple[pd.DataFrame, list[str]]:
+        """Return (columns to add, status per text) for a batch of raw narrative values."""
+        texts, truncated = [], 0
+        for v in raw_texts:
+            t = clean_text(v)
+            if len(t) > MAX_CHARS:
+                t, truncated = t[:MAX_CHARS], truncated + 1
+            texts.append(t)
+        self._truncated = truncated
+        clf = self.model.classifier
+        records = list(iter_records(self.nlp, texts, self.theme_ids, batch_size=self.batch_size))
+        probs = np.zeros((len(texts), len(self.theme_ids)))
+        nonempty = [i for i, t in enumerate(texts) if t]
+        if nonempty:
+            probs[nonempty] = clf.predict_proba([records[i] for i in nonempty])
+        flags = (probs >= np.asarray(clf.thresholds_)).astype(int)
+        cols: dict[str, list] = {}
+        for j, theme in enumerate(self.theme_ids):
+            evidence = []
+            for i, rec in enumerate(records):
+                if flags[i, j]:
+                    k = clf.evidence(rec, j)
+                    s, e = rec.sentences[k]
+                    evidence.append(texts[i][s:e].strip()[:EVIDENCE_MAX_CHARS])
+                else:
+                    evidence.append("")
+            cols[theme] = flags[:, j].tolist()
+            cols[f"{theme}_prob"] = np.round(probs[:, j], 4).tolist()
+            cols[f"{theme}_evidence"] = evidence
+        status = []
+        for i, t in enumerate(texts):
+            if not t:
+                status.append("empty")
+            elif (not flags[i].any() and len(t.split()) <= self.declined_max_words
+                  and any(p.search(t) for p in self.declined_patterns)):
+                status.append("declined")
+            else:
+                status.append("recorded")
+        out = pd.DataFrame(cols)
+        out.insert(0, STATUS_COL, status)
+        return out, status
+
+
+def count_rows(path: str | Path) -> int | None:
+    """Cheap row count for a progress bar (None when unknown)."""
+    path = Path(path)
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            wb = load_workbook(path, read_only=True)
+            n = (wb.worksheets[0].max_row or 1) - 1
+            wb.close()
+            return n
+        return None
+    except Exception:
+        return None
+
+
+def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, id_col: str = "id",
+             text_col: str = "narrative", encoding: str | None = None, chunk_size: int = 500,
+             progress: Callable[[int], None] | None = None) -> TagSummary:
+    """Tag every narrative of an export and write the input's columns plus, per theme T,
+    ``T``, ``T_prob`` and ``T_evidence``. Streams in chunks; writes atomically."""
+    if Path(input_path).resolve() == Path(output_path).resolve():
+        raise InputError(f"{output_path}: the output must not overwrite the input file")
+    reader = TableReader(Path(input_path), id_col, text_col, chunk_size=chunk_size, encoding=encoding)
+    tagger = Tagger(model)
+    summary = TagSummary(counts={t: 0 for t in tagger.theme_ids}, expected={t: 0.0 for t in tagger.theme_ids})
+    seen: dict[str, int] = {}
+    with atomic_writer(output_path) as writer:
+        for chunk in reader:
+            taken = [c for c in chunk.columns if c in (STATUS_COL,) or any(
+                c == t or c == f"{t}_prob" or c == f"{t}_evidence" for t in tagger.theme_ids)]
+            if taken:
+                raise InputError(f"{input_path}: column {taken[0]!r} would be overwritten by the output; "
+                                 f"rename it or tag the original export")
+            ids = chunk[id_col]
+            for k, v in enumerate(ids.tolist()):
+                row = summary.n_rows + k + 2  # spreadsheet row number (header is row 1)
+                key = "" if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v).strip()
+                if not key:
+                    raise InputError(f"{input_path}: row {row} has an empty id in column {id_col!r}; "
+                                     f"every narrative needs a unique id")
+                if key in seen:
+                    raise InputError(f"{input_path}: duplicate id {key!r} in column {id_col!r} at rows "
+                                     f"{seen[key]} and {row}; ids must be unique (remove or rename the "
+                                     f"duplicate row)")
+                seen[key] = row
+            added, status = tagger.tag_texts(chunk[text_col].tolist())
+            summary.n_truncated += tagger._truncated
+            out = pd.concat([chunk.reset_index(drop=True), added], axis=1)
+            writer.write(out)
+            summary.n_rows += len(chunk)
+            summary.n_empty += status.count("empty")
+            summary.n_declined += status.count("declined")
+            for t in tagger.theme_ids:
+                summary.counts[t] += int(added[t].sum())
+                summary.expected[t] += float(added[f"{t}_prob"].sum())
+            if progress:
+                progress(len(chunk))
+        if summary.n_rows == 0:
+            raise InputError(f"{input_path}: no rows to tag")
+    summary.notes = list(reader.notes)
+    if writer.truncated_cells:
+        summary.notes.append(f"{writer.truncated_cells} cell(s) longer than Excel's 32,767-character "
+                             f"limit were cut in the .xlsx output; write .csv or .parquet to keep them whole")
+    summary.output = str(output_path)
+    return summary

@@ -1,0 +1,191 @@
+"""Training, evaluation, the keyword baseline and model comparison."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .classifier import ThemeClassifier
+from .errors import InputError
+from .features import iter_records
+from .io import read_table
+from .metrics import calibration_table, summarise
+from .nlp import build_pipeline
+from .paths import training_dir
+from .persistence import Model, save_model
+from .text import clean_text
+from .themes import Theme, file_sha256, load_themes, rules_path, themes_path
+
+
+def default_training_files() -> list[Path]:
+    """training_data/corpus.csv plus any worker-labelled files in training_data/labelled/."""
+    root = training_dir()
+    files = [root / "corpus.csv"]
+    extra = root / "labelled"
+    if extra.is_dir():
+        files += sorted(p for p in extra.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".parquet"))
+    return files
+
+
+def heldout_file() -> Path:
+    return training_dir() / "heldout" / "heldout.csv"
+
+
+def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_col: str = "id",
+                  text_col: str = "narrative") -> tuple[list[str], list[str], np.ndarray]:
+    """Read labelled files (id, narrative, one 0/1 column per theme). Returns ids, texts, Y."""
+    ids, texts, blocks = [], [], []
+    seen: dict[str, str] = {}
+    for path in paths:
+        df = read_table(path)
+        missing = [c for c in [id_col, text_col, *theme_ids] if c not in df.columns]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {missing}; a labelled file needs {id_col!r}, "
+                             f"{text_col!r} and one 0/1 column per theme (see: rhi-nlp themes)")
+        Y = np.zeros((len(df), len(theme_ids)), dtype=int)
+        for j, t in enumerate(theme_ids):
+            for k, v in enumerate(df[t].tolist()):
+                s = str(v).strip()
+                if s.endswith(".0"):
+                    s = s[:-2]
+                if s not in ("0", "1"):
+                    raise InputError(f"{path}: row id {df[id_col].iloc[k]!r}, column {t!r}: label must be "
+                                     f"0 or 1 (found {'an empty cell' if not s else 'another value'})")
+                Y[k, j] = int(s)
+        for k, v in enumerate(df[id_col].astype(str).tolist()):
+            if v in seen:
+                raise InputError(f"{path}: id {v!r} appears again (also in {seen[v]}); ids must be unique")
+            seen[v] = str(path)
+            ids.append(v)
+        texts += [clean_text(v) for v in df[text_col].tolist()]
+        blocks.append(Y)
+    return ids, texts, np.vstack(blocks) if blocks else np.zeros((0, len(theme_ids)), dtype=int)
+
+
+def records_for(texts: Sequence[str], theme_ids: tuple[str, ...], nlp=None) -> list:
+    nlp = nlp or build_pipeline()
+    return list(iter_records(nlp, list(texts), theme_ids))
+
+
+def keyword_baseline(texts: Sequence[str], themes: Sequence[Theme]) -> np.ndarray:
+    """What an analyst does with Excel's search: a theme is present when any of its keywords
+    (case-insensitive substring, the 'keywords' list in themes.json) appears."""
+    out = np.zeros((len(texts), len(themes)), dtype=int)
+    for j, th in enumerate(themes):
+        pats = [re.compile(re.escape(k), 0 if k.isupper() and len(k) <= 3 else re.IGNORECASE)
+                for k in th.keywords]
+        for i, t in enumerate(texts):
+            out[i, j] = int(any(p.search(t) for p in pats))
+    return out
+
+
+def evaluate_model(model: Model, labelled: str | Path) -> dict:
+    """Per-theme precision, recall, F1, Brier score and calibration error on a labelled file."""
+    ids, texts, Y = load_labelled([labelled], model.theme_ids)
+    if not len(Y):
+        raise InputError(f"{labelled}: no labelled rows")
+    P = model.classifier.predict_proba(records_for(texts, model.theme_ids))
+    result = summarise(Y, P, model.classifier.thresholds_, model.theme_ids)
+    result["file"] = str(labelled)
+    result["calibration"] = calibration_table(Y.ravel(), P.ravel())
+    return result
+
+
+def baseline_metrics(labelled: str | Path, themes: Sequence[Theme]) -> dict:
+    ids, texts, Y = load_labelled([labelled], [t.id for t in themes])
+    pred = keyword_baseline(texts, themes)
+    return summarise(Y, pred.astype(float), [0.5] * len(themes), [t.id for t in themes])
+
+
+def _versions() -> dict:
+    import joblib
+    import sklearn
+    import spacy
+
+    return {"rhi_nlp": __version__, "python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "spacy": spacy.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "joblib": joblib.__version__}
+
+
+def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default",
+                models_root: str | Path | None = None, base_files: Sequence[str | Path] | None = None,
+                evaluation_file: str | Path | None = None, seed: int = 0,
+                progress: Callable[[int], None] | None = None) -> Model:
+    """Train on training_data (and extra labelled files), evaluate on the held-out split and save
+    models/NAME with its card. Deterministic for a fixed seed."""
+    from .paths import models_dir
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise InputError(f"model name {name!r}: use letters, digits, '-', '_' or '.'")
+    themes = load_themes()
+    theme_ids = tuple(t.id for t in themes)
+    files = [Path(p) for p in (default_training_files() if base_files is None else base_files)]
+    files += [Path(p) for p in label_files]
+    for f in files:
+        if not f.exists():
+            raise InputError(f"{f}: training file not found")
+    ids, texts, Y = load_labelled(files, theme_ids)
+    nlp = build_pipeline()
+    records = records_for(texts, theme_ids, nlp)
+    clf = ThemeClassifier(random_state=seed).fit(records, Y, theme_ids=theme_ids, progress=progress)
+    eval_path = Path(evaluation_file) if evaluation_file else heldout_file()
+    evaluation = None
+    if eval_path.exists():
+        _, etexts, EY = load_labelled([eval_path], theme_ids)
+        EP = clf.predict_proba(records_for(etexts, theme_ids, nlp))
+        evaluation = summarise(EY, EP, clf.thresholds_, theme_ids)
+        evaluation["file"] = eval_path.name
+        evaluation["calibration"] = calibration_table(EY.ravel(), EP.ravel())
+    card = {
+        "name": name,
+        "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": _versions(),
+        "seed": seed,
+        "themes": list(theme_ids),
+        "themes_sha256": file_sha256(themes_path()),
+        "context_rules_sha256": file_sha256(rules_path()),
+        "training_data": [{"file": f.name, "sha256": file_sha256(f)} for f in files],
+        "n_training": int(len(Y)),
+        "positives": {t: int(Y[:, j].sum()) for j, t in enumerate(theme_ids)},
+        "thresholds": dict(zip(theme_ids, clf.thresholds_)),
+        "heldout": evaluation,
+        "intended_use": ("Tagging themes in Return Home Interview narratives to support counting "
+                         "and review. Not for decisions about an individual child."),
+        "limitations": ("Trained on synthetic narratives; scores on real narratives will be lower, "
+                        "so audit a sample before publishing a count."),
+    }
+    model = Model(classifier=clf, card=card)
+    root = Path(models_root) if models_root else models_dir()
+    save_model(model, root / name, model_card_markdown(card))
+    return model
+
+
+def model_card_markdown(card: dict) -> str:
+    lines = [f"# Model card: {card['name']}", "",
+             f"Created {card['created_utc']} with rhi-nlp {card['versions']['rhi_nlp']}.", "",
+             "## Intended use", card["intended_use"], "", "## Limitations", card["limitations"], "",
+             "## Training data",
+             f"{card['n_training']} labelled narratives from: " + ", ".join(d["file"] for d in card["training_data"]),
+             "", "## Held-out quality", ""]
+    ev = card.get("heldout")
+    if ev:
+        lines += [f"On {ev['file']} ({ev['n']} narratives never used for training or tuning): "
+                  f"macro-F1 {ev['macro_f1']:.3f}.", "",
+                  "| theme | threshold | precision | recall | F1 | Brier | calibration error |",
+                  "|---|---|---|---|---|---|---|"]
+        for t, m in ev["themes"].items():
+            lines.append(f"| {t} | {card['thresholds'][t]} | {m['precision']:.3f} | {m['recall']:.3f} | "
+                         f"{m['f1']:.3f} | {m['brier']:.3f} | {m['calibration_error']:.3f} |")
+    else:
+        lines.append("No held-out file was available.")
+    lines += ["", "## Integrity", f"model.joblib SHA-256: {card.get('model_sha256', '(set on save)')}",
+              f"themes.json SHA-256: {card['themes_sha256']}",
+              f"context_rules.json SHA-256: {card['context_rules_sha256']}", ""]
+    return "\n".join(lines)
