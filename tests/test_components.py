@@ -1,0 +1,61 @@
+"""ConText behaviour on invented case-note sentences: which cue mentions count."""
+
+import pytest
+
+
+def _mods(nlp, text, theme):
+    doc = nlp(text)
+    return [(s.text.lower(), s._.rhi_modifiers) for s in doc.spans["rhi_cues"] if s.label_ == theme]
+
+
+@pytest.mark.parametrize("text, theme, cue, expected", [
+    ("No concerns re CSE.", "exploitation_risk", "cse", "NEGATED"),
+    ("YP denies any drug use", "substance_misuse", "drug use", "NEGATED"),
+    ("Discussed risks of county lines with YP", "exploitation_risk", "county lines", "ADVICE"),
+    ("Advised about alcohol and given Childline number", "substance_misuse", "alcohol", "ADVICE"),
+    ("Asked about self-harm but she would not answer", "mental_health", "self-harm", "QUESTION"),
+    ("If there were ever any arguments at home he would tell his SW", "parental_conflict", "arguments", "HYPOTHETICAL"),
+    ("Mum and dad used to argue but things are calm now", "parental_conflict", "argue", "HISTORICAL"),
+    ("Her friend's parents argue a lot", "parental_conflict", "argue", "OTHER_PERSON"),
+    ("Mum suffers with depression", "mental_health", "depression", "OTHER_PERSON"),
+])
+def test_components_context_marks_non_affirmed_mentions(nlp, text, theme, cue, expected):
+    found = dict(_mods(nlp, text, theme))
+    assert expected in found[cue]
+
+
+@pytest.mark.parametrize("text, theme, cue", [
+    ("Mum and her partner have been rowing every night", "parental_conflict", "rowing"),
+    ("She has been self-harming by cutting", "mental_health", "self-harming"),
+    ("He was arrested for shoplifting", "criminal_activity", "shoplifting"),
+    ("No concerns re CSE but he admitted smoking weed most days", "substance_misuse", "weed"),
+])
+def test_components_affirmed_mentions_have_no_modifier(nlp, text, theme, cue):
+    found = dict(_mods(nlp, text, theme))
+    assert found[cue] == ()
+
+
+def test_components_terminator_ends_negation_scope(nlp):
+    doc = nlp("No concerns re CSE however mum and dad are arguing")
+    by_text = {s.text.lower(): s._.rhi_modifiers for s in doc.spans["rhi_cues"]}
+    assert by_text["cse"] == ("NEGATED",)
+    assert by_text["arguing"] == ()
+
+
+@pytest.mark.parametrize("text, n", [
+    ("YP returned 0230 - argued w M re curfew - no concerns re CSE", 3),
+    ("Reason for going missing:\nShe said home is tense.\nRisks:\nnone", 4),
+    ("argued with mum YP then left YP says he went to the park", 3),
+    ("One sentence only", 1),
+])
+def test_components_case_note_sentences(nlp, text, n):
+    assert len(list(nlp(text).sents)) == n
+
+
+def test_components_pipeline_survives_serialisation(nlp, tmp_path):
+    import spacy
+
+    nlp.to_disk(tmp_path / "pipe")
+    again = spacy.load(tmp_path / "pipe")
+    doc = again("No concerns re CSE.")
+    assert [s._.rhi_modifiers for s in doc.spans["rhi_cues"]] == [("NEGATED",)]
