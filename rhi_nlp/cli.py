@@ -182,5 +182,157 @@ def themes(fmt):
             click.echo(f"    Not this theme: {t.exclude}")
 
 
+def _parse_date(value: str | None, flag: str):
+    import datetime as dt
+
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            pass
+    raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD or DD/MM/YYYY", param_hint=flag)
+
+
+def _estimate_options(f):
+    options = [
+        click.option("--audit", "audit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Hand-labelled audit sample (from rhi-nlp sample). Without it: model-only range."),
+        click.option("--theme", "themes_", multiple=True,
+                     help="Theme id (repeatable); union themes such as any_family_conflict too. Default: all."),
+        click.option("--confidence", default=0.95, show_default=True, type=float, help="Confidence level."),
+        click.option("--from", "date_from", default=None, help="First date of the period (YYYY-MM-DD)."),
+        click.option("--to", "date_to", default=None, help="Last date of the period (YYYY-MM-DD)."),
+        click.option("--date-col", default=None, help="Column holding the date that defines the period."),
+        click.option("--by", default=None, help="Also estimate per value of this column (e.g. setting)."),
+        click.option("--unit", type=click.Choice(["rhi", "child"]), default="rhi", show_default=True,
+                     help="Count RHIs, or children with at least one such RHI."),
+        click.option("--child-col", default=None, help="Column holding the child id (for --unit child)."),
+        click.option("--id-col", default="id", show_default=True, help="Column holding the RHI id."),
+        click.option("--model", "model_dir", default=None, type=click.Path(file_okay=False),
+                     help="Model whose calibration data gives the model-only range (default: models/default)."),
+        click.option("--suppress-below", default=5, show_default=True, type=click.IntRange(0, 100),
+                     help="Disclosure threshold: smaller figures are shown as 'fewer than N'."),
+        click.option("--round-to", default=5, show_default=True, type=click.IntRange(1, 100),
+                     help="Rounding base for published figures (10 is used above 1,000)."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit, child_col,
+                   id_col, model_dir, suppress_below, round_to):
+    from .disclosure import DisclosureRule
+    from .foi import Period, estimate_themes, result_to_dict, secondary_suppression
+
+    period = Period(date_col=date_col, start=_parse_date(date_from, "--from"), end=_parse_date(date_to, "--to"))
+    results = _run(estimate_themes, tagged, themes=list(themes_) or None, audit_path=audit_path,
+                   confidence=confidence, period=period, by=by, unit=unit, child_col=child_col, id_col=id_col,
+                   model_dir=model_dir)
+    rule = DisclosureRule(threshold=suppress_below, base=round_to, base_large=max(10, round_to))
+    rows = [result_to_dict(r, rule) for r in results]
+    secondary_suppression(rows)
+    return rows
+
+
+@cli.command()
+@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--size", required=True, type=int, help="Number of units to audit (RHIs, or children with --unit child).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Audit file to write (.csv or .xlsx): label its empty theme columns 0 or 1.")
+@click.option("--design", type=click.Choice(["random", "stratified"]), default="random", show_default=True,
+              help="random: simple random sample; stratified: by the theme's probability, Neyman allocation.")
+@click.option("--theme", default=None, help="Only label this theme (needed for --design stratified).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed: the same seed gives the same sample.")
+@click.option("--id-col", default="id", show_default=True)
+@click.option("--text-col", default="narrative", show_default=True)
+@click.option("--unit", type=click.Choice(["rhi", "child"]), default="rhi", show_default=True,
+              help="Sample RHIs, or children (all RHIs of each sampled child).")
+@click.option("--child-col", default=None, help="Column holding the child id (for --unit child).")
+def sample(tagged, size, output, design, theme, seed, id_col, text_col, unit, child_col):
+    """Draw a reproducible audit sample from a TAGGED file for hand labelling.
+
+    Only narratives with a recorded text are drawn. The file holds the id, the narrative and one
+    empty column per theme to fill with 0 or 1, plus each row's inclusion probability and
+    stratum, so the estimate can be computed from it. Model scores are not shown, so they cannot
+    sway the labeller."""
+    from .foi import draw_sample
+
+    info = _run(draw_sample, tagged, output, size=size, design=design, theme=theme, seed=seed, id_col=id_col,
+                text_col=text_col, unit=unit, child_col=child_col)
+    what = "children" if unit == "child" else "narratives"
+    click.echo(f"Drew a {info['design']} sample of {info['units']} of {info['population']} recorded {what} "
+               f"({info['rows']} rows) -> {output}")
+    click.echo(f"Label the columns {', '.join(info['label_columns'][:4])}{' ...' if len(info['label_columns']) > 4 else ''} "
+               f"with 0 or 1 for every row, by the rule in 'rhi-nlp themes', then run rhi-nlp estimate --audit {output}.")
+
+
+@cli.command()
+@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--half-width", required=True, type=click.FloatRange(min=0.5),
+              help="Wanted half-width of the interval, as a count (e.g. 20 for +/- 20 RHIs).")
+@click.option("--theme", default="parental_conflict", show_default=True)
+@click.option("--confidence", default=0.95, show_default=True, type=float)
+@click.option("--pilot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A labelled random pilot audit: its residuals replace the model's assumption.")
+@click.option("--id-col", default="id", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan(tagged, half_width, theme, confidence, pilot, id_col, fmt):
+    """How many audit labels are needed for an interval of +/- HALF-WIDTH on a theme's count."""
+    from .foi import plan as plan_fn
+
+    p = _run(plan_fn, tagged, half_width=half_width, theme=theme, confidence=confidence, id_col=id_col, pilot=pilot)
+    if fmt == "json":
+        click.echo(json.dumps(p, indent=2))
+        return
+    click.echo(f"{p['name']}: {p['N']} recorded narratives; model prevalence {p['model_prevalence']:.1%}.")
+    click.echo(f"Labels needed for a {p['confidence']:.0%} interval of +/- {p['half_width']:g}:")
+    click.echo(f"  labels only (no model):                  {p['labels_only']}")
+    click.echo(f"  random audit + model (difference est.):  {p['model_assisted']}   (S_e {p['S_e']} from {p['S_e_source']})")
+    click.echo(f"  the same, allowing for miscalibration:   {p['model_assisted_cautious']}")
+    click.echo(f"  stratified by score (Neyman):            {p['stratified_neyman']}")
+    click.echo(p["note"])
+
+
+@cli.command()
+@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@_estimate_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit, child_col, id_col,
+             model_dir, suppress_below, round_to, fmt):
+    """Estimated count and share per theme in a TAGGED file, with an interval.
+
+    With --audit (a labelled sample from rhi-nlp sample) the interval is a confidence interval
+    valid for this finite set of interviews. Without it, the figure is model-only and the range is
+    a model-based range, not a confidence interval. Small figures are suppressed and figures
+    rounded as official statistics do."""
+    from .report import render_json, render_markdown, render_text
+
+    rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit,
+                          child_col, id_col, model_dir, suppress_below, round_to)
+    click.echo({"json": render_json, "markdown": render_markdown, "text": render_text}[fmt](rows), nl=False)
+
+
+@cli.command()
+@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@_estimate_options
+@click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for report.md, report.html, chart.png and estimates.json.")
+@click.option("--title", default="Return Home Interviews: themes recorded in the narratives", show_default=True)
+def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit, child_col, id_col,
+           model_dir, suppress_below, round_to, output_dir, title):
+    """Write an FOI-ready report: a paragraph per theme (definition, what was counted, method and
+    limits in plain English) as Markdown and HTML, a PNG chart and the JSON figures."""
+    from .report import write_report
+
+    rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit,
+                          child_col, id_col, model_dir, suppress_below, round_to)
+    files = write_report(rows, output_dir, title)
+    for name, path in files.items():
+        click.echo(f"Wrote {path}")
+
+
 def main() -> None:
     cli(prog_name="rhi-nlp")

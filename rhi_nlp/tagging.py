@@ -21,6 +21,7 @@ from .text import clean_text
 
 EVIDENCE_MAX_CHARS = 1000
 STATUS_COL = "narrative_status"
+DECLINED_MAX_PROB = 0.2  # a short "declined" note with any theme at or above this stays "recorded"
 
 
 def _status_rules() -> tuple[list[re.Pattern], int]:
@@ -92,7 +93,7 @@ class Tagger:
         for i, t in enumerate(texts):
             if not t:
                 status.append("empty")
-            elif (not flags[i].any() and len(t.split()) <= self.declined_max_words
+            elif (probs[i].max() < DECLINED_MAX_PROB and len(t.split()) <= self.declined_max_words
                   and any(p.search(t) for p in self.declined_patterns)):
                 status.append("declined")
             else:

@@ -137,3 +137,35 @@ def load_context_rules(path: str | Path | None = None) -> tuple[tuple[ContextRul
                                  direction=item["direction"], max_scope=item.get("max_scope"),
                                  exclude_themes=tuple(item.get("exclude_themes", ()))))
     return tuple(rules), int(default_scope)
+
+
+@dataclass(frozen=True)
+class UnionTheme:
+    """A theme defined as 'any of' several themes (e.g. any family conflict)."""
+
+    id: str
+    name: str
+    definition: str
+    of: tuple[str, ...]
+
+
+def load_unions(path: str | Path | None = None) -> tuple[UnionTheme, ...]:
+    """Union themes from the themes file ('unions' list); each must name known theme ids."""
+    path = themes_path(path)
+    doc = _read_json(path)
+    known = {t.id for t in load_themes(path)}
+    out = []
+    for i, item in enumerate(doc.get("unions", [])):
+        where = f"{path}: union #{i + 1}"
+        unknown = set(item) - {"id", "name", "definition", "of"}
+        if unknown:
+            raise ThemeFileError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: ['definition', 'id', 'name', 'of']")
+        parts = item.get("of", [])
+        bad = [p for p in parts if p not in known]
+        if len(parts) < 2 or bad:
+            raise ThemeFileError(f"{where}: 'of' must list at least two known theme ids (unknown: {bad})")
+        if item.get("id") in known:
+            raise ThemeFileError(f"{where}: id {item.get('id')!r} is already a theme id")
+        out.append(UnionTheme(id=item["id"], name=item.get("name", item["id"]),
+                              definition=item.get("definition", ""), of=tuple(parts)))
+    return tuple(out)

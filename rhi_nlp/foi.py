@@ -1,0 +1,548 @@
+"""FOI workflow over files: draw an audit sample, plan its size, estimate counts per theme.
+
+This module reads the tagged file and the audit file, checks that they belong together, builds the
+population (unit, period, subgroup) and calls the pure statistics in :mod:`rhi_nlp.estimate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import estimate as est
+from .disclosure import DisclosureRule, audit_count_text, disclose
+from .errors import AuditError, InputError
+from .io import read_table, write_table
+from .sampling import score_bands, srs, stratified
+from .tagging import STATUS_COL
+from .themes import load_themes, load_unions
+
+AUDIT_COLS = ["audit_design", "audit_unit", "audit_child_col", "audit_theme", "audit_stratum",
+              "audit_inclusion_prob", "audit_population", "audit_source", "audit_seed"]
+NOT_RECORDED = ("empty", "declined")
+
+
+# --- the tagged file ------------------------------------------------------------------------
+
+@dataclass
+class Tagged:
+    path: Path
+    df: pd.DataFrame            # all rows
+    id_col: str
+    theme_ids: tuple[str, ...]
+
+    @property
+    def recorded(self) -> pd.DataFrame:
+        return self.df[~self.df[STATUS_COL].isin(NOT_RECORDED)]
+
+
+def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
+    path = Path(path)
+    df = read_table(path)
+    themes = [t.id for t in load_themes()]
+    missing = [c for c in [STATUS_COL] + [f"{t}_prob" for t in themes] if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: not a tagged file (missing column {missing[0]!r}); run rhi-nlp tag first")
+    if id_col not in df.columns:
+        found = ", ".join(repr(c) for c in df.columns[:12])
+        raise InputError(f"{path}: column {id_col!r} not found (columns found: {found}, ...); pass --id-col")
+    df[id_col] = df[id_col].astype(str)
+    dup = df[id_col][df[id_col].duplicated()]
+    if len(dup):
+        raise InputError(f"{path}: duplicate id {dup.iloc[0]!r} in column {id_col!r}")
+    for t in themes:
+        df[f"{t}_prob"] = pd.to_numeric(df[f"{t}_prob"], errors="coerce").fillna(0.0).astype(float)
+    return Tagged(path=path, df=df.reset_index(drop=True), id_col=id_col, theme_ids=tuple(themes))
+
+
+def fingerprint(tagged: Tagged) -> str:
+    """Identifies the tagged file an audit was drawn from: ids, statuses and probabilities."""
+    h = hashlib.sha256()
+    cols = [tagged.id_col, STATUS_COL] + [f"{t}_prob" for t in tagged.theme_ids]
+    for row in tagged.df[cols].itertuples(index=False, name=None):
+        h.update(("|".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + "\n").encode())
+    return h.hexdigest()[:16]
+
+
+def resolve_theme(theme: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """(id, name, definition, component theme ids) for a theme or a union theme."""
+    for t in load_themes():
+        if t.id == theme:
+            return t.id, t.name, t.definition, (t.id,)
+    for u in load_unions():
+        if u.id == theme:
+            return u.id, u.name, u.definition, u.of
+    known = [t.id for t in load_themes()] + [u.id for u in load_unions()]
+    raise InputError(f"unknown theme {theme!r}; known: {', '.join(known)}")
+
+
+def scores(df: pd.DataFrame, parts: tuple[str, ...]) -> np.ndarray:
+    """Probability of the theme (for a union, 1 - prod(1 - p): an auxiliary score only)."""
+    p = np.ones(len(df))
+    for t in parts:
+        p *= 1 - df[f"{t}_prob"].to_numpy(float)
+    return 1 - p
+
+
+# --- population: unit, period, subgroup -----------------------------------------------------
+
+@dataclass
+class Period:
+    date_col: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def describe(self) -> str:
+        if not self.date_col:
+            return "all dates in the file"
+        a = self.start.strftime("%-d %B %Y") if self.start else "the first date"
+        b = self.end.strftime("%-d %B %Y") if self.end else "the last date"
+        return f"{a} to {b} (by {self.date_col})"
+
+
+def period_mask(df: pd.DataFrame, period: Period, id_col: str, path: Path) -> np.ndarray:
+    if not period.date_col:
+        if period.start or period.end:
+            raise InputError("--from/--to need --date-col to say which column holds the date")
+        return np.ones(len(df), dtype=bool)
+    if period.date_col not in df.columns:
+        raise InputError(f"{path}: date column {period.date_col!r} not found")
+    raw = df[period.date_col]
+    dates = pd.to_datetime(raw.astype(str).str.strip(), errors="coerce", dayfirst=True, format="mixed")
+    blank = raw.astype(str).str.strip().isin(["", "nan", "NaT", "None"])
+    bad = dates.isna() & ~blank
+    if bad.any():
+        rid = df[id_col].iloc[int(np.flatnonzero(bad)[0])]
+        raise InputError(f"{path}: row id {rid!r}, column {period.date_col!r}: not a date "
+                         f"(use YYYY-MM-DD or DD/MM/YYYY)")
+    if blank.any():
+        rid = df[id_col].iloc[int(np.flatnonzero(blank)[0])]
+        raise InputError(f"{path}: row id {rid!r}, column {period.date_col!r}: the date is empty; "
+                         f"the period of every row must be known")
+    d = dates.dt.date
+    m = np.ones(len(df), dtype=bool)
+    if period.start:
+        m &= (d >= period.start).to_numpy()
+    if period.end:
+        m &= (d <= period.end).to_numpy()
+    return m
+
+
+# --- audit sample ---------------------------------------------------------------------------
+
+def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, design: str = "random",
+                theme: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "narrative",
+                unit: str = "rhi", child_col: str | None = None) -> dict:
+    """Draw a reproducible audit sample without replacement from the recorded narratives and
+    write it with empty label columns, the inclusion probabilities and strata."""
+    tagged = load_tagged(tagged_path, id_col=id_col)
+    if text_col not in tagged.df.columns:
+        raise InputError(f"{tagged_path}: column {text_col!r} not found; pass --text-col")
+    if design not in ("random", "stratified"):
+        raise InputError(f"--design must be random or stratified, not {design!r}")
+    if design == "stratified" and not theme:
+        raise InputError("a stratified sample is stratified by one theme's probability: pass --theme")
+    label_themes = list(tagged.theme_ids)
+    parts: tuple[str, ...] = ()
+    if theme:
+        tid, _, _, parts = resolve_theme(theme)
+        label_themes = list(parts)
+    rec = tagged.recorded.reset_index(drop=True)
+    if unit == "child":
+        if not child_col or child_col not in rec.columns:
+            raise InputError(f"--unit child needs --child-col naming a column of {tagged_path}")
+        groups = rec.groupby(rec[child_col].astype(str), sort=True)
+        keys = list(groups.groups)
+        f = np.array([1 - np.prod(1 - scores(g, parts or (tagged.theme_ids[0],))) for _, g in groups])
+    elif unit == "rhi":
+        keys = None
+        f = scores(rec, parts) if parts else np.zeros(len(rec))
+    else:
+        raise InputError(f"--unit must be rhi or child, not {unit!r}")
+    N = len(f)
+    if not 2 <= size <= N:
+        raise InputError(f"--size must be between 2 and {N} (the recorded {'children' if unit == 'child' else 'narratives'})")
+    rng = np.random.default_rng(seed)
+    d = stratified(f, size, rng) if design == "stratified" else srs(N, size, rng)
+    if unit == "child":
+        chosen = {keys[i]: i for i in d.sample}
+        rows = rec[rec[child_col].astype(str).isin(chosen)].copy()
+        unit_index = rows[child_col].astype(str).map(chosen).to_numpy()
+    else:
+        rows = rec.iloc[d.sample].copy()
+        unit_index = d.sample
+    out = pd.DataFrame({id_col: rows[id_col].astype(str).to_numpy()})
+    if unit == "child":
+        out[child_col] = rows[child_col].astype(str).to_numpy()
+    out[text_col] = rows[text_col].to_numpy()
+    for t in label_themes:
+        out[t] = ""
+    out["audit_design"] = d.design
+    out["audit_unit"] = unit
+    out["audit_child_col"] = child_col if unit == "child" else ""
+    out["audit_theme"] = theme or ""
+    out["audit_stratum"] = d.strata[unit_index]
+    out["audit_inclusion_prob"] = np.round(d.inclusion[unit_index], 8)
+    out["audit_population"] = N
+    out["audit_source"] = fingerprint(tagged)
+    out["audit_seed"] = seed
+    out = out.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # order hides the strata
+    write_table(out, output)
+    return {"rows": len(out), "units": size, "population": N, "design": d.design, "unit": unit,
+            "label_columns": label_themes, "output": str(output)}
+
+
+@dataclass
+class Audit:
+    path: Path
+    df: pd.DataFrame
+    design: str
+    unit: str
+    theme: str
+    N: int
+    child_col: str = ""
+
+
+def load_audit(path: str | Path, tagged: Tagged) -> Audit:
+    path = Path(path)
+    df = read_table(path)
+    id_col = tagged.id_col
+    missing = [c for c in [id_col] + AUDIT_COLS if c not in df.columns]
+    if missing:
+        raise AuditError(f"{path}: not an audit sample from rhi-nlp sample (missing column {missing[0]!r})")
+    df[id_col] = df[id_col].astype(str)
+    src = set(df["audit_source"].astype(str))
+    if src != {fingerprint(tagged)}:
+        raise AuditError(f"{path} was drawn from another tagged file (or the file was re-tagged or edited "
+                         f"since): estimate with the tagged file the sample was drawn from")
+    known = set(tagged.df[id_col])
+    stray = [i for i in df[id_col] if i not in known]
+    if stray:
+        raise AuditError(f"{path}: row id {stray[0]!r} is not in {tagged.path}")
+    design = str(df["audit_design"].iloc[0])
+    unit = str(df["audit_unit"].iloc[0])
+    theme = str(df["audit_theme"].iloc[0]) if str(df["audit_theme"].iloc[0]) not in ("", "nan") else ""
+    child_col = str(df["audit_child_col"].iloc[0]) if unit == "child" else ""
+    if unit == "child" and child_col not in df.columns:
+        raise AuditError(f"{path}: audit drawn by child but its child column {child_col!r} is missing")
+    return Audit(path=path, df=df, design=design, unit=unit, theme=theme,
+                 N=int(float(df["audit_population"].iloc[0])), child_col=child_col)
+
+
+def audit_labels(audit: Audit, parts: tuple[str, ...], id_col: str) -> pd.Series:
+    """0/1 label per audited row id for a theme (or union); clear errors for missing or bad labels."""
+    missing = [t for t in parts if t not in audit.df.columns]
+    if missing:
+        raise AuditError(f"{audit.path}: no label column {missing[0]!r}; this audit was drawn for "
+                         f"{audit.theme or 'other themes'}")
+    y = np.zeros(len(audit.df), dtype=int)
+    for t in parts:
+        for k, v in enumerate(audit.df[t].tolist()):
+            s = str(v).strip()
+            s = s[:-2] if s.endswith(".0") else s
+            if s in ("", "nan", "None"):
+                raise AuditError(f"{audit.path}: row id {audit.df[id_col].iloc[k]!r}, column {t!r}: label is "
+                                 f"missing; label every row 0 or 1 before estimating")
+            if s not in ("0", "1"):
+                raise AuditError(f"{audit.path}: row id {audit.df[id_col].iloc[k]!r}, column {t!r}: label must "
+                                 f"be 0 or 1")
+            y[k] = max(y[k], int(s))
+    return pd.Series(y, index=audit.df[id_col].to_numpy())
+
+
+# --- estimation -----------------------------------------------------------------------------
+
+@dataclass
+class ThemeResult:
+    theme: str
+    name: str
+    definition: str
+    estimate: est.Estimate
+    unit: str
+    period: str
+    group: str | None
+    n_rows_total: int
+    n_not_recorded: int
+    notes: list[str] = field(default_factory=list)
+    shift: dict | None = None
+
+
+def _calibration_set(model_dir: str | Path | None, parts: tuple[str, ...]):
+    """Out-of-fold (probability, label) pairs from the model's training, for model-only ranges."""
+    from .paths import default_model_dir
+    from .persistence import load_model
+
+    try:
+        model = load_model(Path(model_dir) if model_dir else default_model_dir())
+    except Exception:
+        return None, None, None
+    clf = model.classifier
+    ids = list(clf.theme_ids_)
+    if any(p not in ids for p in parts):
+        return None, None, None
+    probs = np.column_stack([clf.calibrators_[ids.index(p)].predict(clf.oof_scores_[:, ids.index(p)]) for p in parts])
+    labels = clf.oof_labels_[:, [ids.index(p) for p in parts]]
+    thr = clf.thresholds_[ids.index(parts[0])] if len(parts) == 1 else 0.5
+    return 1 - np.prod(1 - probs, axis=1), labels.max(axis=1), thr
+
+
+def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None, audit_path: str | Path | None = None,
+                    confidence: float = 0.95, period: Period = Period(), by: str | None = None,
+                    unit: str = "rhi", child_col: str | None = None, id_col: str = "id",
+                    model_dir: str | Path | None = None, seed: int = 0) -> list[ThemeResult]:
+    if not 0.5 < confidence < 1:
+        raise InputError(f"--confidence must be between 0.5 and 1 (e.g. 0.95), got {confidence}")
+    alpha = 1 - confidence
+    tagged = load_tagged(tagged_path, id_col=id_col)
+    audit = load_audit(audit_path, tagged) if audit_path else None
+    if unit not in ("rhi", "child"):
+        raise InputError(f"--unit must be rhi or child, not {unit!r}")
+    if unit == "child" and (not child_col or child_col not in tagged.df.columns):
+        raise InputError(f"--unit child needs --child-col naming a column of {tagged.path}")
+    if audit and unit == "child" and audit.unit != "child":
+        raise AuditError(f"{audit.path} was drawn by RHI; counting children needs an audit drawn by child "
+                         f"(rhi-nlp sample --unit child --child-col {child_col})")
+    if by and by not in tagged.df.columns:
+        raise InputError(f"{tagged.path}: --by column {by!r} not found")
+    if audit and audit.design == "stratified" and (by or period.date_col):
+        raise AuditError("a stratified audit supports estimates for the whole file only; draw a random "
+                         "audit for periods or subgroups")
+    in_period = period_mask(tagged.df, period, id_col, tagged.path)
+    theme_list = themes or [t for t in tagged.theme_ids]
+    groups: list[str | None] = [None]
+    if by:
+        groups += sorted(tagged.df.loc[in_period, by].astype(str).unique())
+    results = []
+    for theme in theme_list:
+        tid, name, definition, parts = resolve_theme(theme)
+        for g in groups:
+            m = in_period & (np.ones(len(tagged.df), bool) if g is None else (tagged.df[by].astype(str) == g).to_numpy())
+            sub = tagged.df[m]
+            rec_mask = ~sub[STATUS_COL].isin(NOT_RECORDED)
+            rec = sub[rec_mask]
+            n_not = int((~rec_mask).sum())
+            if unit == "child":
+                r = _estimate_children(tid, parts, tagged, rec, audit, child_col, alpha, model_dir, seed)
+                n_total_units = rec[child_col].nunique()
+                not_rec_units = sub.loc[~rec_mask, child_col].nunique()
+            else:
+                r = _estimate_rhis(tid, parts, tagged, rec, audit, alpha, model_dir, seed)
+                n_total_units, not_rec_units = len(sub), n_not
+            res = ThemeResult(theme=tid, name=name, definition=definition, estimate=r[0], unit=unit,
+                              period=period.describe(), group=g, n_rows_total=n_total_units,
+                              n_not_recorded=not_rec_units, notes=r[1], shift=r[2])
+            results.append(res)
+    return results
+
+
+def _model_only(f, parts, alpha, model_dir, seed):
+    cp, cy, thr = _calibration_set(model_dir, parts)
+    e = est.model_only_estimate(f, alpha=alpha, calib_p=cp, calib_y=cy, seed=seed)
+    notes = ["Model-only: this is a model-based range, not a confidence interval. It assumes the "
+             "model is as well calibrated on these narratives as on its training data. Audit a "
+             "random sample (rhi-nlp plan / sample) before publishing."]
+    shift = None
+    if cp is not None and len(f):
+        shift = est.shift_check(f, cp, cy, threshold=thr)
+        moved, which = est.shift_flag(e, shift)
+        shift["flag"] = moved
+        if moved:
+            notes.append(f"Shift check: {', '.join(which)} disagree with the model's sum of probabilities by "
+                         f"more than the range, so the share of this theme has probably moved since the "
+                         f"training data. Audit before using this figure.")
+    else:
+        notes.append("No calibration data was available (model not found): the range reflects only "
+                     "chance variation and is too narrow.")
+    return e, notes, shift
+
+
+def _estimate_rhis(tid, parts, tagged, rec, audit, alpha, model_dir, seed):
+    f = scores(rec, parts)
+    if audit is None:
+        return _model_only(f, parts, alpha, model_dir, seed)
+    y_all = audit_labels(audit, parts, tagged.id_col)
+    ids = rec[tagged.id_col].to_numpy()
+    pos = {i: k for k, i in enumerate(ids)}
+    in_dom = [i for i in y_all.index if i in pos]
+    notes = []
+    if audit.unit == "child":
+        return _cluster_rhis(tid, parts, tagged, rec, audit, y_all, alpha)
+    if audit.N != len(tagged.recorded):
+        raise AuditError(f"{audit.path}: drawn from {audit.N} recorded narratives but {tagged.path} now has "
+                         f"{len(tagged.recorded)}")
+    sample = np.array([pos[i] for i in in_dom], dtype=int)
+    y = y_all.loc[in_dom].to_numpy(float)
+    if len(sample) == 0:
+        raise AuditError(f"{audit.path}: no audited narrative falls in this period or subgroup")
+    if len(rec) < len(tagged.recorded):
+        notes.append(f"Domain estimate: {len(sample)} of the audited narratives fall in this period or group; "
+                     f"the interval is conditional on that number.")
+    if audit.design == "stratified":
+        strata_all = score_bands(scores(tagged.recorded, resolve_theme(audit.theme)[3]),
+                                 int(audit.df["audit_stratum"].astype(int).max()) + 1)
+        stored = audit.df.set_index(tagged.id_col)["audit_stratum"].astype(int)
+        if any(strata_all[pos[i]] != stored.loc[i] for i in in_dom):
+            raise AuditError(f"{audit.path}: the strata no longer match the tagged file's probabilities")
+        e = est.stratified_estimate(f, strata_all, sample, y, alpha=alpha)
+    else:
+        e = est.difference_estimate(f, sample, y, alpha=alpha)
+    if e.guard:
+        notes.append(e.guard[0].upper() + e.guard[1:] + ".")
+    return e, notes, None
+
+
+def _cluster_rhis(tid, parts, tagged, rec, audit, y_all, alpha):
+    """RHI count from an audit drawn by child (single-stage cluster sample): difference estimator
+    on cluster totals of residuals, M children, m sampled."""
+    from scipy import stats
+
+    child_col = audit.child_col
+    f = scores(rec, parts)
+    ids = rec[tagged.id_col].to_numpy()
+    kids = rec[child_col].astype(str).to_numpy()
+    M = len(np.unique(tagged.recorded[child_col].astype(str)))
+    sampled_kids = sorted(set(audit.df[child_col].astype(str)))
+    e_c = []
+    pos = {i: k for k, i in enumerate(ids)}
+    for c in sampled_kids:
+        rows = [pos[i] for i in audit.df.loc[audit.df[child_col].astype(str) == c, tagged.id_col] if i in pos]
+        e_c.append(float(sum(y_all.loc[ids[k]] - f[k] for k in rows)))
+    e_c = np.array(e_c)
+    m = len(e_c)
+    x = int(y_all.loc[[i for i in y_all.index if i in pos]].sum())
+    point = float(f.sum() + M * e_c.mean())
+    se = M * math.sqrt((1 - m / M) * float(np.var(e_c, ddof=1)) / m) if m > 1 else float("inf")
+    t = stats.t.ppf(1 - alpha / 2, max(m - 1, 1))
+    lo, hi = max(point - t * se, x), min(point + t * se, len(rec))
+    e = est.Estimate(point=min(max(point, x), len(rec)), lower=float(math.floor(lo)), upper=float(math.ceil(hi)),
+                     method="difference estimator for a cluster sample (audit drawn by child)", N=len(rec),
+                     n=int(sum(1 for i in y_all.index if i in pos)), x=x, confidence=1 - alpha)
+    notes = [f"Audit drawn by child: {m} children sampled of {M}; the interval accounts for the clustering of RHIs within children."]
+    if x < est.SMALL_COUNT_GUARD:
+        notes.append("Fewer than 10 positives in the audit: the small-count guard is not available for "
+                     "child-clustered samples, so treat the interval with caution or label more.")
+    return e, notes, None
+
+
+def _estimate_children(tid, parts, tagged, rec, audit, child_col, alpha, model_dir, seed):
+    kid = rec[child_col].astype(str)
+    grouped = rec.assign(_kid=kid).groupby("_kid", sort=True)
+    keys = list(grouped.groups)
+    f = np.array([1 - np.prod(1 - scores(g, parts)) for _, g in grouped])
+    if audit is None:
+        e, notes, shift = _model_only(f, parts, alpha, model_dir, seed)
+        return e, notes + ["Children counted once if any of their RHIs in the period is flagged; the "
+                           "child-level probability treats a child's RHIs as independent."], shift
+    y_rhi = audit_labels(audit, parts, tagged.id_col)
+    audited = audit.df[[tagged.id_col, child_col]].astype(str)
+    kid_y = {}
+    ids_in = set(rec[tagged.id_col])
+    for _, row in audited.iterrows():
+        if row[tagged.id_col] in ids_in:
+            kid_y[row[child_col]] = max(kid_y.get(row[child_col], 0), int(y_rhi.loc[row[tagged.id_col]]))
+    pos = {k: i for i, k in enumerate(keys)}
+    sample = np.array([pos[k] for k in kid_y if k in pos], dtype=int)
+    y = np.array([kid_y[k] for k in kid_y if k in pos], float)
+    if len(sample) == 0:
+        raise AuditError(f"{audit.path}: no audited child falls in this period or subgroup")
+    if audit.design == "stratified":
+        e = est.difference_estimate(f, sample, y, alpha=alpha)
+        notes = ["The stratified child audit is analysed as a random sample of children within this domain."]
+    else:
+        e = est.difference_estimate(f, sample, y, alpha=alpha)
+        notes = []
+    if e.guard:
+        notes.append(e.guard[0].upper() + e.guard[1:] + ".")
+    return e, notes, None
+
+
+# --- planning -------------------------------------------------------------------------------
+
+def plan(tagged_path: str | Path, *, half_width: float, theme: str = "parental_conflict", confidence: float = 0.95,
+         id_col: str = "id", pilot: str | Path | None = None) -> dict:
+    tagged = load_tagged(tagged_path, id_col=id_col)
+    tid, name, _, parts = resolve_theme(theme)
+    rec = tagged.recorded
+    f = scores(rec, parts)
+    N = len(f)
+    alpha = 1 - confidence
+    p = float(f.mean())
+    S_y = math.sqrt(max(p * (1 - p), 1e-6))
+    S_e = math.sqrt(max(float(np.mean(f * (1 - f))), 1e-6))
+    source = "the model's calibrated probabilities (assumes calibration holds)"
+    if pilot:
+        audit = load_audit(pilot, tagged)
+        y = audit_labels(audit, parts, id_col)
+        pos = {i: k for k, i in enumerate(rec[id_col])}
+        ks = [pos[i] for i in y.index if i in pos]
+        e = y.loc[[i for i in y.index if i in pos]].to_numpy(float) - f[ks]
+        if len(e) >= 10:
+            S_e = float(np.std(e, ddof=1))
+            S_y = max(S_y, float(np.std(y.to_numpy(float), ddof=1)))
+            source = f"the pilot's residuals ({len(e)} labels)"
+    S_e_cautious = math.sqrt(S_e ** 2 + 0.01)
+    strata = score_bands(f, 5)
+    N_h = np.array([(strata == h).sum() for h in range(5)])
+    S_h = np.array([math.sqrt(float(np.mean(f[strata == h] * (1 - f[strata == h]))) + 0.02) for h in range(5)])
+    return {
+        "theme": tid, "name": name, "N": N, "half_width": half_width, "confidence": confidence,
+        "model_prevalence": round(p, 4),
+        "labels_only": est.srs_sample_size(N, S_y, half_width, alpha),
+        "model_assisted": est.srs_sample_size(N, S_e, half_width, alpha),
+        "model_assisted_cautious": est.srs_sample_size(N, S_e_cautious, half_width, alpha),
+        "stratified_neyman": est.neyman_sample_size(N_h, S_h, half_width, alpha),
+        "S_y": round(S_y, 4), "S_e": round(S_e, 4), "S_e_source": source,
+        "note": ("Label a random pilot of 30-50 first (rhi-nlp sample --size 40), then run plan again with "
+                 "--pilot to use its residuals, and label the rest in one batch. Stopping when the interval "
+                 "looks narrow enough would make it invalid."),
+    }
+
+
+# --- rendering to dicts ----------------------------------------------------------------------
+
+def result_to_dict(r: ThemeResult, rule: DisclosureRule = DisclosureRule()) -> dict:
+    e = r.estimate
+    d = disclose(e.point, e.lower, e.upper, e.N, rule)
+    unit_word = "children" if r.unit == "child" else "RHIs"
+    return {
+        "theme": r.theme, "name": r.name, "definition": r.definition, "group": r.group,
+        "estimate": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high,
+        "display": {"estimate": d.text_estimate, "ci_low": d.text_low, "ci_high": d.text_high,
+                    "audited_positives": audit_count_text(e.x, rule) if e.x is not None else None},
+        "share_percent": d.share, "confidence": round(e.confidence, 4),
+        "interval_kind": "model-based range" if e.model_only else "confidence interval",
+        "n_total": e.N, "n_audited": e.n, "method": e.method, "model_only": e.model_only,
+        "suppressed": d.suppressed, "unit": unit_word, "period": r.period,
+        "rows_in_period": r.n_rows_total, "not_recorded": r.n_not_recorded,
+        "notes": r.notes, "shift_check": r.shift,
+        "unrounded": {"estimate": round(e.point, 2), "ci_low": e.lower, "ci_high": e.upper,
+                      "share": round(e.point / e.N, 4) if e.N else None, "audited_positives": e.x,
+                      **({"model_based_range_sd": e.details} if e.model_only else {})},
+        "disclosure": {"threshold": rule.threshold, "rounding_base": rule.base,
+                       "rule": "estimates and limits below the threshold shown as 'fewer than'; rounded to "
+                               "the base; interval limits rounded outward"},
+    }
+
+
+def secondary_suppression(rows: list[dict]) -> None:
+    """Within a theme's subgroup breakdown, if exactly one group is suppressed, also suppress the
+    next smallest so it cannot be recovered by subtracting from the total."""
+    by_theme: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["group"] is not None:
+            by_theme.setdefault(r["theme"], []).append(r)
+    for items in by_theme.values():
+        sup = [r for r in items if r["suppressed"]]
+        if len(sup) == 1:
+            rest = sorted((r for r in items if not r["suppressed"]), key=lambda r: r["unrounded"]["estimate"])
+            if rest:
+                r = rest[0]
+                r.update(estimate=None, ci_low=None, ci_high=None, share_percent=None, suppressed=True)
+                r["display"].update(estimate="c", ci_low="c", ci_high="c")
+                r["notes"] = r["notes"] + ["Suppressed (c) to protect another group's small count."]

@@ -1,0 +1,222 @@
+"""Wording and pictures for estimates: FOI-ready text, Markdown, HTML, JSON and a PNG chart.
+All wording lives here."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+PLAIN_METHOD = {
+    "difference": ("A random sample of {n} {unit} was read and labelled by hand. The hand labels were "
+                   "combined with the model's probabilities for every {unit_one} (the difference "
+                   "estimator), so the model can narrow the interval but cannot bias it. The interval is "
+                   "a {conf} confidence interval for this finite set of {unit}."),
+    "stratified": ("A sample of {n} {unit}, drawn more heavily where the model was unsure, was read and "
+                   "labelled by hand; each group of the sample was weighted by how much of the file it "
+                   "stands for (stratified difference estimator). The interval is a {conf} confidence "
+                   "interval for this finite set of {unit}."),
+    "cluster": ("A random sample of children was drawn and all their {unit} were read and labelled by hand; "
+                "the interval allows for several {unit} belonging to the same child. It is a {conf} "
+                "confidence interval for this finite set of {unit}."),
+    "model": ("No sample was checked by hand. The figure is the sum of the model's probabilities, and the "
+              "range shows how much it could vary if the model is as accurate here as on its test data. "
+              "It is a model-based range, not a confidence interval: the model has not been checked "
+              "against these narratives."),
+}
+
+
+def _method_key(r: dict) -> str:
+    m = r["method"]
+    if r["model_only"]:
+        return "model"
+    if "cluster" in m:
+        return "cluster"
+    if "stratified" in m:
+        return "stratified"
+    return "difference"
+
+
+def sentence(r: dict) -> str:
+    """One FOI-ready sentence with the figure, its interval, what was counted and the method."""
+    d = r["display"]
+    conf = f"{round(r['confidence'] * 100):d}%"
+    unit = r["unit"]
+    scope = f" in the group '{r['group']}'" if r["group"] is not None else ""
+    denom = (f"Of {r['n_total']:,} {unit} with a recorded narrative{scope} ({r['period']}; "
+             f"{r['not_recorded']:,} not recorded: blank or declined)")
+    if r["suppressed"] and d["estimate"] == "c":
+        fig = "the figure is withheld (c) to protect a small count in another group"
+        return f"{denom}, {fig}."
+    if r["suppressed"]:
+        fig = f"an estimated {d['estimate']} recorded {r['name'].lower()}"
+        return f"{denom}, {fig} (the exact figure is withheld because it is small)."
+    share = f", {r['share_percent']}%" if r["share_percent"] is not None else ""
+    if r["model_only"]:
+        return (f"{denom}, the model estimates {d['estimate']}{share} recorded {r['name'].lower()} "
+                f"(model-based range {d['ci_low']} to {d['ci_high']}; model-only, not audited).")
+    return (f"{denom}, an estimated {d['estimate']}{share} recorded {r['name'].lower()} "
+            f"({conf} confidence interval {d['ci_low']} to {d['ci_high']}; audited sample of "
+            f"{r['n_audited']:,}).")
+
+
+def paragraph(r: dict) -> str:
+    conf = f"{round(r['confidence'] * 100):d}%"
+    unit_one = "child" if r["unit"] == "children" else "RHI"
+    method = PLAIN_METHOD[_method_key(r)].format(n=r["n_audited"], unit=r["unit"], unit_one=unit_one, conf=conf)
+    parts = [sentence(r), f"Definition used: {r['definition']}", method]
+    parts += r["notes"]
+    parts.append("Figures are rounded to the nearest 5 and interval limits rounded outwards; figures "
+                 "below 5 are shown as 'fewer than 5'. A theme is counted only where the narrative "
+                 "records it as a current factor: negated, advice-only, hypothetical, historical or "
+                 "other people's mentions are not counted.")
+    return " ".join(parts)
+
+
+def render_text(results: list[dict]) -> str:
+    out = []
+    for r in results:
+        head = r["name"] + (f" [{r['group']}]" if r["group"] is not None else "")
+        out.append(head)
+        out.append("  " + sentence(r))
+        out.append(f"  Method: {r['method']}.")
+        for n in r["notes"]:
+            out.append(f"  {n}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_markdown(results: list[dict], title: str = "Return Home Interviews: themes recorded") -> str:
+    lines = [f"# {title}", "", "| theme | group | estimate | interval | kind | audited |", "|---|---|---|---|---|---|"]
+    for r in results:
+        d = r["display"]
+        lines.append(f"| {r['name']} | {r['group'] or 'all'} | {d['estimate']} | {d['ci_low']} to {d['ci_high']} | "
+                     f"{r['interval_kind']} | {r['n_audited'] or 'no'} |")
+    lines.append("")
+    for r in results:
+        lines += [f"## {r['name']}" + (f" ({r['group']})" if r["group"] is not None else ""), "", paragraph(r), ""]
+    return "\n".join(lines)
+
+
+def chart_png(results: list[dict], title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results if r["group"] is None][::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.48 * len(rows) + 1.9), dpi=120)
+    colours = {"audited": "#1d4e89", "model": "#b35c00"}
+    xmax = max([r["ci_high"] or 0 for r in rows] + [r["estimate"] or 0 for r in rows] + [10])
+    for k, r in enumerate(rows):
+        c = colours["model" if r["model_only"] else "audited"]
+        if r["suppressed"]:
+            ax.text(0, k, "  fewer than 5 (withheld)", va="center", fontsize=9, color="#555555")
+            continue
+        lo = r["ci_low"] if r["ci_low"] is not None else 0
+        hi = r["ci_high"]
+        ax.plot([lo, hi], [k, k], color=c, lw=2.4, solid_capstyle="butt")
+        ax.plot([lo, lo], [k - 0.15, k + 0.15], color=c, lw=1.6)
+        ax.plot([hi, hi], [k - 0.15, k + 0.15], color=c, lw=1.6)
+        ax.plot([r["estimate"]], [k], "o" if not r["model_only"] else "D", color=c, ms=7)
+        ax.text(hi + xmax * 0.015, k, f"{r['display']['estimate']} ({r['display']['ci_low']} to {r['display']['ci_high']})",
+                va="center", fontsize=8.5, color="#333333")
+    ax.set_yticks(range(len(rows)), [r["name"] for r in rows], fontsize=9.5)
+    ax.set_xlim(0, xmax * 1.28)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    unit = rows[0]["unit"] if rows else "RHIs"
+    ax.set_xlabel(f"Estimated number of {unit}", fontsize=9.5)
+    ax.grid(axis="x", color="#dddddd", lw=0.8)
+    ax.set_axisbelow(True)
+    for s in ("top", "right", "left"):
+        ax.spines[s].set_visible(False)
+    from matplotlib.lines import Line2D
+
+    handles = []
+    if any(not r["model_only"] for r in rows):
+        conf = round(rows[0]["confidence"] * 100)
+        handles.append(Line2D([], [], color=colours["audited"], marker="o", lw=2.4,
+                              label=f"audited estimate, {conf}% confidence interval"))
+    if any(r["model_only"] for r in rows):
+        handles.append(Line2D([], [], color=colours["model"], marker="D", lw=2.4,
+                              label="model-only estimate, model-based range (not audited)"))
+    ax.legend(handles=handles, loc="lower right", fontsize=8.5, frameon=False)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    fig.text(0.01, 0.005, "Source: RHI narratives, tagged by rhi-nlp; audited estimates combine hand labels "
+             "with model probabilities.", fontsize=7.5, color="#666666")
+    if rows:
+        ax.set_title(f"{rows[0]['n_total']:,} {unit} with a recorded narrative; period: {rows[0]['period']}.\n"
+                     f"Figures rounded to the nearest 5; interval limits rounded outwards; below 5 withheld.",
+                     loc="left", fontsize=8.5, color="#444444")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_html(results: list[dict], title: str, png: bytes) -> str:
+    esc = html.escape
+    img = base64.b64encode(png).decode("ascii")
+    rows = "".join(
+        f"<tr><td>{esc(r['name'])}</td><td>{esc(r['group'] or 'all')}</td><td class=n>{esc(r['display']['estimate'])}</td>"
+        f"<td class=n>{esc(r['display']['ci_low'])} to {esc(r['display']['ci_high'])}</td><td>{esc(r['interval_kind'])}</td>"
+        f"<td class=n>{r['n_audited'] or 'none'}</td></tr>" for r in results)
+    paras = "".join(f"<h2>{esc(r['name'])}{' (' + esc(r['group']) + ')' if r['group'] is not None else ''}</h2>"
+                    f"<p>{esc(paragraph(r))}</p>" for r in results)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<style>
+body {{ font-family: Arial, Helvetica, sans-serif; max-width: 60rem; margin: 2rem auto; color: #0b0c0c; line-height: 1.45; padding: 0 1rem; }}
+h1 {{ font-size: 1.7rem; border-bottom: 4px solid #1d4e89; padding-bottom: .4rem; }}
+h2 {{ font-size: 1.15rem; margin-top: 1.6rem; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .95rem; }}
+th, td {{ border-bottom: 1px solid #b1b4b6; padding: .45rem .5rem; text-align: left; }}
+th {{ background: #f3f2f1; }} td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+img {{ max-width: 100%; margin: 1rem 0; }} .note {{ color: #505a5f; font-size: .9rem; }}
+</style></head><body>
+<h1>{esc(title)}</h1>
+<img src="data:image/png;base64,{img}" alt="Chart of estimated counts per theme with interval bars">
+<table><thead><tr><th>Theme</th><th>Group</th><th>Estimate</th><th>Interval</th><th>Kind</th><th>Audited</th></tr></thead>
+<tbody>{rows}</tbody></table>
+{paras}
+<p class="note">Produced with rhi-nlp on the council's own machine; no narrative text is included in this report.</p>
+</body></html>
+"""
+
+
+def write_report(results: list[dict], out_dir: str | Path, title: str) -> dict:
+    """Write report.md, report.html, chart.png and estimates.json into out_dir (each atomically)."""
+    import os
+    import tempfile
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = chart_png(results, title)
+    files = {"report.md": render_markdown(results, title).encode("utf-8"),
+             "report.html": render_html(results, title, png).encode("utf-8"),
+             "chart.png": png,
+             "estimates.json": (json.dumps({"title": title, "themes": _themes_obj(results)}, indent=2) + "\n").encode("utf-8")}
+    for name, data in files.items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, out_dir / name)
+    return {name: str(out_dir / name) for name in files}
+
+
+def _themes_obj(results: list[dict]) -> dict:
+    out: dict = {}
+    for r in results:
+        if r["group"] is None:
+            out[r["theme"]] = {**r, "groups": {}}
+    for r in results:
+        if r["group"] is not None:
+            out.setdefault(r["theme"], {"groups": {}})["groups"][r["group"]] = r
+    return out
+
+
+def render_json(results: list[dict]) -> str:
+    return json.dumps({"themes": _themes_obj(results)}, indent=2)
