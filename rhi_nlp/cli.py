@@ -251,7 +251,10 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
 @click.option("--unit", type=click.Choice(["rhi", "child"]), default="rhi", show_default=True,
               help="Sample RHIs, or children (all RHIs of each sampled child).")
 @click.option("--child-col", default=None, help="Column holding the child id (for --unit child).")
-def sample(tagged, size, output, design, theme, seed, id_col, text_col, unit, child_col):
+@click.option("--labels-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A labelled earlier audit (e.g. the pilot): its labels are copied for rows drawn again. "
+                   "A random sample with the same seed and a larger size contains the smaller one.")
+def sample(tagged, size, output, design, theme, seed, id_col, text_col, unit, child_col, labels_from):
     """Draw a reproducible audit sample from a TAGGED file for hand labelling.
 
     Only narratives with a recorded text are drawn. The file holds the id, the narrative and one
@@ -261,10 +264,12 @@ def sample(tagged, size, output, design, theme, seed, id_col, text_col, unit, ch
     from .foi import draw_sample
 
     info = _run(draw_sample, tagged, output, size=size, design=design, theme=theme, seed=seed, id_col=id_col,
-                text_col=text_col, unit=unit, child_col=child_col)
+                text_col=text_col, unit=unit, child_col=child_col, labels_from=labels_from)
     what = "children" if unit == "child" else "narratives"
     click.echo(f"Drew a {info['design']} sample of {info['units']} of {info['population']} recorded {what} "
                f"({info['rows']} rows) -> {output}")
+    if labels_from:
+        click.echo(f"Copied labels for {info['carried_labels']} rows already labelled in {labels_from}.")
     click.echo(f"Label the columns {', '.join(info['label_columns'][:4])}{' ...' if len(info['label_columns']) > 4 else ''} "
                f"with 0 or 1 for every row, by the rule in 'rhi-nlp themes', then run rhi-nlp estimate --audit {output}.")
 

@@ -138,7 +138,7 @@ def period_mask(df: pd.DataFrame, period: Period, id_col: str, path: Path) -> np
 
 def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, design: str = "random",
                 theme: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "narrative",
-                unit: str = "rhi", child_col: str | None = None) -> dict:
+                unit: str = "rhi", child_col: str | None = None, labels_from: str | Path | None = None) -> dict:
     """Draw a reproducible audit sample without replacement from the recorded narratives and
     write it with empty label columns, the inclusion probabilities and strata."""
     tagged = load_tagged(tagged_path, id_col=id_col)
@@ -192,9 +192,19 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
     out["audit_population"] = N
     out["audit_source"] = fingerprint(tagged)
     out["audit_seed"] = seed
+    carried = 0
+    if labels_from:
+        prev = load_audit(labels_from, tagged)
+        prev_df = prev.df.set_index(id_col)
+        for t in label_themes:
+            if t in prev_df.columns:
+                known = out[id_col].map(prev_df[t].astype(str).str.strip()).fillna("")
+                keep = known.isin(["0", "1"])
+                out.loc[keep, t] = known[keep]
+                carried = max(carried, int(keep.sum()))
     out = out.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # order hides the strata
     write_table(out, output)
-    return {"rows": len(out), "units": size, "population": N, "design": d.design, "unit": unit,
+    return {"carried_labels": carried,"rows": len(out), "units": size, "population": N, "design": d.design, "unit": unit,
             "label_columns": label_themes, "output": str(output)}
 
 

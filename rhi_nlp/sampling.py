@@ -31,7 +31,9 @@ def score_bands(f: np.ndarray, n_bands: int = 5) -> np.ndarray:
 def srs(N: int, n: int, rng: np.random.Generator) -> AuditDesign:
     if not 0 < n <= N:
         raise ValueError(f"sample size must be between 1 and {N}, got {n}")
-    sample = np.sort(rng.choice(N, size=n, replace=False))
+    # the first n of a random permutation: with the same seed a larger sample contains a smaller
+    # one, so a labelled pilot can be extended rather than thrown away
+    sample = np.sort(rng.permutation(N)[:n])
     return AuditDesign(sample=sample, strata=np.zeros(N, dtype=int), inclusion=np.full(N, n / N), design="random")
 
 

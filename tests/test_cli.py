@@ -8,7 +8,7 @@ from rhi_nlp.cli import cli
 
 from .conftest import HELDOUT
 
-COMMANDS = ["tag", "train", "evaluate", "themes"]
+COMMANDS = ["tag", "train", "evaluate", "themes", "sample", "plan", "estimate", "report"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
