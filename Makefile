@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-rhi-nlp
 DEMO_IN := training_data/demo/northmoor_rhi_2025.csv
 DEMO_OUT := demo_output
 
-.PHONY: install model demo test test-slow bench bench-estimate data clean
+.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-estimate data clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,24 @@ models/default/model.joblib: $(STAMP) training_data/corpus.csv rhi_nlp/data/them
 
 model: models/default/model.joblib
 
-# The main job on the bundled demo export: install, build the default model, tag 807 narratives.
-demo: models/default/model.joblib
+# The main job on the bundled demo export: install, build the default model, tag the 807
+# narratives, then the FOI workflow (plan, pilot, audit sample labelled from the demo's true
+# labels, estimate, report) and a comparison with the true and tick-box counts.
+demo: demo-tag demo-foi
+
+demo-tag: models/default/model.joblib
 	$(PY) -c "import pathlib; pathlib.Path('$(DEMO_OUT)').mkdir(exist_ok=True)"
 	$(PY) -m rhi_nlp tag $(DEMO_IN) --id-col rhi_id -o $(DEMO_OUT)/northmoor_tagged.csv
+
+demo-foi: demo-tag
+	$(PY) -m rhi_nlp sample $(DEMO_OUT)/northmoor_tagged.csv --id-col rhi_id --size 40 --seed 2025 -o $(DEMO_OUT)/pilot.csv
+	$(PY) training_data/demo/label_from_truth.py $(DEMO_OUT)/pilot.csv
+	$(PY) -m rhi_nlp plan $(DEMO_OUT)/northmoor_tagged.csv --id-col rhi_id --theme parental_conflict --half-width 15 --pilot $(DEMO_OUT)/pilot.csv
+	$(PY) -m rhi_nlp sample $(DEMO_OUT)/northmoor_tagged.csv --id-col rhi_id --size 150 --seed 2025 --labels-from $(DEMO_OUT)/pilot.csv -o $(DEMO_OUT)/audit.csv
+	$(PY) training_data/demo/label_from_truth.py $(DEMO_OUT)/audit.csv
+	$(PY) -m rhi_nlp estimate $(DEMO_OUT)/northmoor_tagged.csv --id-col rhi_id --audit $(DEMO_OUT)/audit.csv --theme parental_conflict --theme any_family_conflict --date-col interview_date --from 2025-01-01 --to 2025-12-31
+	$(PY) -m rhi_nlp report $(DEMO_OUT)/northmoor_tagged.csv --id-col rhi_id --audit $(DEMO_OUT)/audit.csv --date-col interview_date --from 2025-01-01 --to 2025-12-31 --title "Northmoor Borough Council: themes in 2025 Return Home Interviews" -o $(DEMO_OUT)/report
+	$(PY) training_data/demo/compare.py $(DEMO_OUT)/report/estimates.json $(DEMO_OUT)/northmoor_tagged.csv
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -35,6 +49,12 @@ test-slow: $(STAMP)
 
 bench: models/default/model.joblib
 	$(PY) benchmarks/bench_quality.py
+
+# Interval benchmark (ESTIMATION.md section 7) with ppi_py and QuaPy as peers (benchmark-only
+# requirements). Reduced grid by default; the full grid: make bench-estimate BENCH_ARGS=--full
+bench-estimate: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/bench_estimate.py $(BENCH_ARGS)
 
 data:
 	$(PY) training_data/synth/generate.py

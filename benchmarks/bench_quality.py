@@ -85,6 +85,30 @@ def main() -> None:
         s = tag_file(DEMO, Path(tmp) / "out.csv", model, id_col="rhi_id")
         dt = time.perf_counter() - t0
     print(f"\n## Throughput: tagged {s.n_rows} demo narratives in {dt:.1f} s ({s.n_rows / dt:.0f} per second, 1 process)")
+    memory_check()
+
+
+def memory_check() -> None:
+    """Peak memory of `rhi-nlp tag` on 2,000 and 20,000 rows (demo narratives repeated)."""
+    import pandas as pd
+    import subprocess
+
+    demo = pd.read_csv(DEMO, dtype=str, keep_default_na=False)
+    print("\n## Memory: peak RSS of `rhi-nlp tag` by input length")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (2000, 20000):
+            big = pd.concat([demo] * (n // len(demo) + 1)).head(n).copy()
+            big["rhi_id"] = [f"X{i}" for i in range(n)]
+            src = Path(tmp) / f"in{n}.csv"
+            big.to_csv(src, index=False)
+            code = ("import resource,sys; from rhi_nlp.cli import main; sys.argv=['rhi-nlp','tag',sys.argv[1],'-o',"
+                    "sys.argv[2],'--id-col','rhi_id','--quiet']\ntry: main()\nexcept SystemExit: pass\n"
+                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", code, str(src), str(Path(tmp) / f"out{n}.csv")],
+                                 capture_output=True, text=True, check=True, cwd=ROOT)
+            rss = int(out.stdout.strip().splitlines()[-1]) / 1024
+            print(f"{n:>7} rows: peak {rss:.0f} MB, {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

@@ -58,14 +58,37 @@ def exact_interval(x: int, n: int, N: int, alpha: float = 0.05) -> tuple[int, in
     _check_counts(x, n, N)
     if n == 0:
         return 0, N
-    T = np.arange(x, N - (n - x) + 1)
-    p_ge = stats.hypergeom.sf(x - 1, N, T, n)   # P(X >= x | T)
-    p_le = stats.hypergeom.cdf(x, N, T, n)      # P(X <= x | T)
-    ok_lo = T[p_ge > alpha / 2]
-    ok_hi = T[p_le > alpha / 2]
-    lower = int(ok_lo.min()) if len(ok_lo) else x
-    upper = int(ok_hi.max()) if len(ok_hi) else N - (n - x)
-    return lower, upper
+    lo_b, hi_b = x, N - (n - x)
+    # P(X >= x | T) rises with T and P(X <= x | T) falls with T: bisect for the limits.
+    def p_ge(T: int) -> float:
+        return float(stats.hypergeom.sf(x - 1, N, T, n))
+
+    def p_le(T: int) -> float:
+        return float(stats.hypergeom.cdf(x, N, T, n))
+
+    a, b = lo_b, hi_b  # smallest T with p_ge(T) > alpha/2
+    if p_ge(b) <= alpha / 2:
+        lower = b
+    else:
+        while a < b:
+            mid = (a + b) // 2
+            if p_ge(mid) > alpha / 2:
+                b = mid
+            else:
+                a = mid + 1
+        lower = a
+    a, b = lo_b, hi_b  # largest T with p_le(T) > alpha/2
+    if p_le(a) <= alpha / 2:
+        upper = a
+    else:
+        while a < b:
+            mid = (a + b + 1) // 2
+            if p_le(mid) > alpha / 2:
+                a = mid
+            else:
+                b = mid - 1
+        upper = a
+    return int(lower), int(upper)
 
 
 def _check_counts(x: int, n: int, N: int) -> None:

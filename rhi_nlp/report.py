@@ -63,6 +63,11 @@ def sentence(r: dict) -> str:
 
 
 def paragraph(r: dict) -> str:
+    return " ".join(paragraph_parts(r))
+
+
+def paragraph_parts(r: dict) -> list[str]:
+    """The figure, the definition used, the method in plain English, notes, and the rounding rule."""
     conf = f"{round(r['confidence'] * 100):d}%"
     unit_one = "child" if r["unit"] == "children" else "RHI"
     method = PLAIN_METHOD[_method_key(r)].format(n=r["n_audited"], unit=r["unit"], unit_one=unit_one, conf=conf)
@@ -72,7 +77,7 @@ def paragraph(r: dict) -> str:
                  "below 5 are shown as 'fewer than 5'. A theme is counted only where the narrative "
                  "records it as a current factor: negated, advice-only, hypothetical, historical or "
                  "other people's mentions are not counted.")
-    return " ".join(parts)
+    return parts
 
 
 def render_text(results: list[dict]) -> str:
@@ -89,14 +94,18 @@ def render_text(results: list[dict]) -> str:
 
 
 def render_markdown(results: list[dict], title: str = "Return Home Interviews: themes recorded") -> str:
-    lines = [f"# {title}", "", "| theme | group | estimate | interval | kind | audited |", "|---|---|---|---|---|---|"]
+    grouped = any(r["group"] is not None for r in results)
+    head = "| theme |" + (" group |" if grouped else "") + " estimate | interval | kind | audited |"
+    lines = [f"# {title}", "", head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         d = r["display"]
-        lines.append(f"| {r['name']} | {r['group'] or 'all'} | {d['estimate']} | {d['ci_low']} to {d['ci_high']} | "
-                     f"{r['interval_kind']} | {r['n_audited'] or 'no'} |")
+        lines.append(f"| {r['name']} |" + (f" {r['group'] or 'all'} |" if grouped else "") +
+                     f" {d['estimate']} | {d['ci_low']} to {d['ci_high']} | {r['interval_kind']} | {r['n_audited'] or 'no'} |")
     lines.append("")
     for r in results:
-        lines += [f"## {r['name']}" + (f" ({r['group']})" if r["group"] is not None else ""), "", paragraph(r), ""]
+        lines += [f"## {r['name']}" + (f" ({r['group']})" if r["group"] is not None else ""), ""]
+        for part in paragraph_parts(r):
+            lines += [part, ""]
     return "\n".join(lines)
 
 
@@ -160,12 +169,14 @@ def chart_png(results: list[dict], title: str) -> bytes:
 def render_html(results: list[dict], title: str, png: bytes) -> str:
     esc = html.escape
     img = base64.b64encode(png).decode("ascii")
+    grouped = any(r["group"] is not None for r in results)
     rows = "".join(
-        f"<tr><td>{esc(r['name'])}</td><td>{esc(r['group'] or 'all')}</td><td class=n>{esc(r['display']['estimate'])}</td>"
+        f"<tr><td>{esc(r['name'])}</td>" + (f"<td>{esc(r['group'] or 'all')}</td>" if grouped else "") +
+        f"<td class=n>{esc(r['display']['estimate'])}</td>"
         f"<td class=n>{esc(r['display']['ci_low'])} to {esc(r['display']['ci_high'])}</td><td>{esc(r['interval_kind'])}</td>"
         f"<td class=n>{r['n_audited'] or 'none'}</td></tr>" for r in results)
     paras = "".join(f"<h2>{esc(r['name'])}{' (' + esc(r['group']) + ')' if r['group'] is not None else ''}</h2>"
-                    f"<p>{esc(paragraph(r))}</p>" for r in results)
+                    + "".join(f"<p>{esc(p)}</p>" for p in paragraph_parts(r)) for r in results)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>
@@ -179,7 +190,7 @@ img {{ max-width: 100%; margin: 1rem 0; }} .note {{ color: #505a5f; font-size: .
 </style></head><body>
 <h1>{esc(title)}</h1>
 <img src="data:image/png;base64,{img}" alt="Chart of estimated counts per theme with interval bars">
-<table><thead><tr><th>Theme</th><th>Group</th><th>Estimate</th><th>Interval</th><th>Kind</th><th>Audited</th></tr></thead>
+<table><thead><tr><th>Theme</th>{'<th>Group</th>' if grouped else ''}<th>Estimate</th><th>Interval</th><th>Kind</th><th>Audited</th></tr></thead>
 <tbody>{rows}</tbody></table>
 {paras}
 <p class="note">Produced with rhi-nlp on the council's own machine; no narrative text is included in this report.</p>
