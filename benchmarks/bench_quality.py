@@ -43,6 +43,13 @@ def table(name, ours, kw):
         print(f"{t:<24}{m['f1']:>11.3f}{k:>11.3f}{m['f1'] - k:>+7.3f}{m['support']:>6}")
 
 
+def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    den = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / den
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return c - h, c + h
+
+
 def main() -> None:
     model = load_model(default_model_dir())
     themes = load_themes()
@@ -56,9 +63,13 @@ def main() -> None:
         if path == HELDOUT:
             print("\nCalibration (all themes pooled), held-out:")
             for row in calibration_table(Y.ravel(), P.ravel()):
-                flag = "" if abs(row["mean_predicted"] - row["observed_rate"]) <= 0.1 else "  <- off by > 0.1"
+                lo, hi = _wilson(row["observed_rate"], row["n"])
+                off = abs(row["mean_predicted"] - row["observed_rate"]) > 0.1
+                inside = lo <= row["mean_predicted"] <= hi
+                flag = "" if not off else ("  <- off by > 0.1 (within the band's 95% interval)" if inside
+                                            else "  <- off by > 0.1")
                 print(f"  {row['band']}  n={row['n']:>5}  predicted {row['mean_predicted']:.3f}  "
-                      f"observed {row['observed_rate']:.3f}{flag}")
+                      f"observed {row['observed_rate']:.3f} (95% {lo:.2f}-{hi:.2f}){flag}")
 
     # Gap: generated-only model vs a model trained on hand-written text, same test folds.
     _, texts, Y = load_labelled([HAND], ids)

@@ -30,6 +30,15 @@ def _best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return round(best, 3)
 
 
+def _average_linear(models: list[LogisticRegression]) -> LogisticRegression:
+    avg = LogisticRegression(C=models[0].C, solver=models[0].solver)
+    avg.coef_ = np.mean([m.coef_ for m in models], axis=0)
+    avg.intercept_ = np.mean([m.intercept_ for m in models], axis=0)
+    avg.classes_ = models[0].classes_
+    avg.n_features_in_ = models[0].n_features_in_
+    return avg
+
+
 class ThemeClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label theme classifier over :class:`DocRecord` inputs.
 
@@ -86,14 +95,19 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         for j in range(T):
             y = Y[:, j]
             folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state)
+            fold_models = []
             for tr, te in folds.split(X, y):
                 lr = self._new_lr().fit(X[tr], y[tr])
                 self.oof_scores_[te, j] = lr.decision_function(X[te])
+                fold_models.append(lr)
             cal = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
             cal.fit(self.oof_scores_[:, j], y)
             self.calibrators_.append(cal)
             self.thresholds_.append(_best_threshold(cal.predict(self.oof_scores_[:, j]), y))
-            self.estimators_.append(self._new_lr().fit(X, y))
+            # Score new text with the average of the fold models: its scores are on the scale of
+            # the out-of-fold scores the calibrator was fitted on (a model refitted on all data is
+            # more confident, which would skew the calibration).
+            self.estimators_.append(_average_linear(fold_models))
             if progress:
                 progress(1)
         self.oof_labels_ = Y.copy()

@@ -26,6 +26,7 @@ from .themes import load_themes, load_unions
 AUDIT_COLS = ["audit_design", "audit_unit", "audit_child_col", "audit_theme", "audit_stratum",
               "audit_inclusion_prob", "audit_population", "audit_source", "audit_seed"]
 NOT_RECORDED = ("empty", "declined")
+PILOT_PRIOR_WEIGHT = 40
 
 
 # --- the tagged file ------------------------------------------------------------------------
@@ -493,9 +494,11 @@ def plan(tagged_path: str | Path, *, half_width: float, theme: str = "parental_c
         ks = [pos[i] for i in y.index if i in pos]
         e = y.loc[[i for i in y.index if i in pos]].to_numpy(float) - f[ks]
         if len(e) >= 10:
-            S_e = float(np.std(e, ddof=1))
+            # shrink the noisy pilot variance toward the model-implied one (40 pseudo-labels)
+            k = PILOT_PRIOR_WEIGHT
+            S_e = math.sqrt((len(e) * float(np.var(e, ddof=1)) + k * S_e ** 2) / (len(e) + k))
             S_y = max(S_y, float(np.std(y.to_numpy(float), ddof=1)))
-            source = f"the pilot's residuals ({len(e)} labels)"
+            source = f"the pilot's residuals ({len(e)} labels) blended with the model's"
     S_e_cautious = math.sqrt(S_e ** 2 + 0.01)
     strata = score_bands(f, 5)
     N_h = np.array([(strata == h).sum() for h in range(5)])
