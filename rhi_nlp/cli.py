@@ -24,6 +24,16 @@ def progressbar(length: int | None, label: str, silent: bool = False):
     if silent or not _interactive():
         yield lambda n: None
         return
+    if length is None:  # unknown length: a running count instead of a bar
+        done = [0]
+
+        def update(n: int) -> None:
+            done[0] += n
+            click.echo(f"\r{label}: {done[0]:,} rows", nl=False, err=True)
+
+        yield update
+        click.echo("", err=True)
+        return
     with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
         yield bar.update
 
@@ -85,7 +95,7 @@ def tag(input_path, output, text_col, id_col, model_dir, encoding, chunk_size, q
     from .tagging import count_rows, tag_file
 
     model = _load_model(model_dir)
-    with progressbar(count_rows(input_path), "Tagging", silent=quiet) as update:
+    with progressbar(count_rows(input_path, encoding), "Tagging", silent=quiet) as update:
         summary = _run(tag_file, input_path, output, model, id_col=id_col, text_col=text_col,
                        encoding=encoding, chunk_size=chunk_size, progress=update)
     for note in summary.notes:

@@ -102,8 +102,8 @@ class Period:
     def describe(self) -> str:
         if not self.date_col:
             return "all dates in the file"
-        a = self.start.strftime("%-d %B %Y") if self.start else "the first date"
-        b = self.end.strftime("%-d %B %Y") if self.end else "the last date"
+        a = f"{self.start.day} {self.start:%B %Y}" if self.start else "the first date"  # no %-d on Windows
+        b = f"{self.end.day} {self.end:%B %Y}" if self.end else "the last date"
         return f"{a} to {b} (by {self.date_col})"
 
 

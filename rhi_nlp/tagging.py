@@ -103,11 +103,19 @@ class Tagger:
         return out, status
 
 
-def count_rows(path: str | Path) -> int | None:
-    """Cheap row count for a progress bar (None when unknown)."""
+def count_rows(path: str | Path, encoding: str | None = None) -> int | None:
+    """Row count for a progress bar, by a streaming pass or file metadata (None when unknown)."""
     path = Path(path)
     try:
         suffix = path.suffix.lower()
+        if suffix == ".csv":
+            import csv
+
+            from .io import detect_encoding
+
+            enc, _ = detect_encoding(path, encoding)
+            with open(path, newline="", encoding=enc, errors="replace") as fh:
+                return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 

@@ -67,3 +67,27 @@ def test_cli_evaluate_bad_label_names_row_and_column(small_model_dir, tmp_path):
     result = CliRunner().invoke(cli, ["evaluate", str(part), "--model", str(small_model_dir)])
     assert result.exit_code == 1
     assert f"row id '{df['id'].iloc[1]}', column 'mental_health': label must be 0 or 1" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_cli_tag_progress_on_a_terminal(small_model_dir, narratives_csv, tmp_path, monkeypatch, suffix):
+    import rhi_nlp.cli as cli_mod
+
+    monkeypatch.setattr(cli_mod, "_interactive", lambda: True)
+    src = narratives_csv
+    if suffix == ".parquet":
+        src = tmp_path / "in.parquet"
+        pd.read_csv(narratives_csv, dtype=str, keep_default_na=False).to_parquet(src, index=False)
+    result = CliRunner().invoke(cli, ["tag", str(src), "-o", str(tmp_path / "o.csv"), "--model", str(small_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Tagging")  # the progress path ran (it crashed on CSV before)
+
+
+def test_cli_tag_progress_unknown_length_counts(monkeypatch, capsys):
+    import rhi_nlp.cli as cli_mod
+
+    monkeypatch.setattr(cli_mod, "_interactive", lambda: True)
+    with cli_mod.progressbar(None, "Tagging") as update:
+        update(3)
+        update(4)
+    assert "Tagging: 7 rows" in capsys.readouterr().err

@@ -59,3 +59,10 @@ def test_components_pipeline_survives_serialisation(nlp, tmp_path):
     again = spacy.load(tmp_path / "pipe")
     doc = again("No concerns re CSE.")
     assert [s._.rhi_modifiers for s in doc.spans["rhi_cues"]] == [("NEGATED",)]
+
+
+def test_components_multiprocessing_pipe(nlp):
+    texts = ["No concerns re CSE.", "Mum and dad keep rowing."] * 3
+    single = [[(s.text, s._.rhi_modifiers) for s in d.spans["rhi_cues"]] for d in nlp.pipe(texts)]
+    multi = [[(s.text, s._.rhi_modifiers) for s in d.spans["rhi_cues"]] for d in nlp.pipe(texts, n_process=2, batch_size=2)]
+    assert multi == single and single[0] == [("CSE", ("NEGATED",))]

@@ -26,9 +26,14 @@ for _name in ("rhi_ctx", "rhi_scope"):
         Doc.set_extension(_name, default=None)
 
 
+def _ctx_key(start: int, end: int, label: str) -> str:
+    # a string key survives Doc.to_bytes (msgpack), so nlp.pipe(n_process=2) works
+    return f"{start}:{end}:{label}"
+
+
 def _span_mods(span: Span) -> tuple[str, ...]:
     table = span.doc._.rhi_ctx or {}
-    return table.get((span.start, span.end, span.label_), ())
+    return tuple(table.get(_ctx_key(span.start, span.end, span.label_), ()))
 
 
 if not Span.has_extension("rhi_modifiers"):
@@ -165,7 +170,7 @@ class ConTextScope:
             for t in range(lo, hi):
                 if not (s <= t < e) and not scope_tags[t]:
                     scope_tags[t] = r["category"]
-        table: dict[tuple[int, int, str], tuple[str, ...]] = {}
+        table: dict[str, list[str]] = {}
         for span in doc.spans.get("rhi_cues", []):
             cats = []
             for lo, hi, s, e, r in scopes:
@@ -176,7 +181,7 @@ class ConTextScope:
                 if lo <= span.start and span.end <= hi and r["category"] not in cats:
                     cats.append(r["category"])
             if cats:
-                table[(span.start, span.end, span.label_)] = tuple(cats)
+                table[_ctx_key(span.start, span.end, span.label_)] = cats
         doc._.rhi_ctx = table
         doc._.rhi_scope = scope_tags
         return doc
