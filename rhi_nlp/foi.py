@@ -325,7 +325,7 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
         raise AuditError("a stratified audit supports estimates for the whole file only; draw a random "
                          "audit for periods or subgroups")
     in_period = period_mask(tagged.df, period, id_col, tagged.path)
-    theme_list = themes or [t for t in tagged.theme_ids]
+    theme_list = themes or [t for t in tagged.theme_ids if audit is None or t in audit.df.columns]
     groups: list[str | None] = [None]
     if by:
         groups += sorted(tagged.df.loc[in_period, by].astype(str).unique())

@@ -106,15 +106,17 @@ class TableReader:
             raise _read_error(self.path, self.kind, exc) from None
 
     def _iter_csv(self) -> Iterator[pd.DataFrame]:
-        first = True
+        first, rows = True, 0
         with pd.read_csv(self.path, dtype=str, keep_default_na=False, na_values=[],
                          encoding=self.encoding, chunksize=self.chunk_size) as reader:
             for chunk in reader:
                 if first:
                     self._check_columns(list(chunk.columns))
                     first = False
-                yield chunk
-        if first:
+                if len(chunk):
+                    rows += len(chunk)
+                    yield chunk
+        if not rows:
             raise InputError(f"{self.path}: the file has a header but no rows")
 
     def _iter_parquet(self) -> Iterator[pd.DataFrame]:
