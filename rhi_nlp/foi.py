@@ -149,6 +149,8 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
         raise InputError(f"--design must be random or stratified, not {design!r}")
     if design == "stratified" and not theme:
         raise InputError("a stratified sample is stratified by one theme's probability: pass --theme")
+    if design == "stratified" and unit == "child":
+        raise InputError("samples of children are random only: use --design random with --unit child")
     label_themes = list(tagged.theme_ids)
     parts: tuple[str, ...] = ()
     if theme:
@@ -462,12 +464,10 @@ def _estimate_children(tid, parts, tagged, rec, audit, child_col, alpha, model_d
     y = np.array([kid_y[k] for k in kid_y if k in pos], float)
     if len(sample) == 0:
         raise AuditError(f"{audit.path}: no audited child falls in this period or subgroup")
-    if audit.design == "stratified":
-        e = est.difference_estimate(f, sample, y, alpha=alpha)
-        notes = ["The stratified child audit is analysed as a random sample of children within this domain."]
-    else:
-        e = est.difference_estimate(f, sample, y, alpha=alpha)
-        notes = []
+    if audit.design != "random":
+        raise AuditError(f"{audit.path}: a sample of children must be random (rhi-nlp sample --unit child)")
+    e = est.difference_estimate(f, sample, y, alpha=alpha)
+    notes = []
     if e.guard:
         notes.append(e.guard[0].upper() + e.guard[1:] + ".")
     return e, notes, None

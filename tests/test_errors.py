@@ -145,3 +145,9 @@ def test_errors_audit_files(tagged, tmp_path):
         estimate_themes(tagged, audit_path=not_audit)
     with pytest.raises(InputError, match=r"not a tagged file \(missing column 'narrative_status'\)"):
         load_tagged(not_audit)
+
+
+def test_errors_child_samples_are_random_only(tagged, tmp_path):
+    with pytest.raises(InputError, match=r"samples of children are random only"):
+        draw_sample(tagged, tmp_path / "a.csv", size=5, unit="child", child_col="kid", design="stratified",
+                    theme="parental_conflict")
