@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 SMALL_COUNT_GUARD = 10
+DISCORDANCE_FLOOR = 0.92  # 0.96 ** 2: the squared residual of one clear model error
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,9 @@ def difference_estimate(f: np.ndarray, sample: np.ndarray, y: np.ndarray, *, alp
     """Difference estimator for a simple random sample without replacement.
 
     T = sum_U f + (N/n) sum_s (y - f); V = N^2 (1 - n/N) s_e^2 / n; CI T +/- t_{n-1} sqrt(V),
-    truncated to [x, N - (n - x)]; when x < 10, the union with the exact interval.
+    truncated to [x, N - (n - x)]; when x < 10, the union with the exact interval. s_e^2 is
+    floored at 0.92 / (n + 1), as if the audit held one clear model error: scores piled near 0
+    and 1 otherwise give near-zero residual variance in small audits and intervals that miss.
     """
     f = np.asarray(f, float)
     sample = np.asarray(sample, int)
@@ -196,7 +199,9 @@ def difference_estimate(f: np.ndarray, sample: np.ndarray, y: np.ndarray, *, alp
     e = y - f[sample]
     point = float(f.sum() + N * e.mean())
     if n > 1 and n < N:
-        s2 = float(np.var(e, ddof=1))
+        # Floor: as if one discordant label (|y - f| ~ 0.96) in n + 1, so that a small audit in
+        # which the model happens to make no error does not give a falsely narrow interval.
+        s2 = max(float(np.var(e, ddof=1)), DISCORDANCE_FLOOR / (n + 1))
         se = N * math.sqrt((1 - n / N) * s2 / n)
         t = stats.t.ppf(1 - alpha / 2, n - 1)
         lo, hi = point - t * se, point + t * se

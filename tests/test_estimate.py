@@ -46,10 +46,19 @@ def test_estimate_difference_wald_part_without_guard():
     y = (rng.uniform(0, 1, 100) < f[s]).astype(float)
     e = difference_estimate(f, s, y, guard=False)
     resid = y - f[s]
-    se = N * math.sqrt((1 - 100 / N) * resid.var(ddof=1) / 100)
+    se = N * math.sqrt((1 - 100 / N) * max(resid.var(ddof=1), 0.92 / 101) / 100)
     t = stats.t.ppf(0.975, 99)
     assert e.point == pytest.approx(f.sum() + N * resid.mean())
     assert e.lower == math.floor(e.point - t * se) and e.upper == math.ceil(e.point + t * se)
+
+
+def test_estimate_difference_floor_when_the_audit_shows_no_model_error():
+    f = np.r_[np.full(400, 0.98), np.full(400, 0.02)]
+    s = np.r_[np.arange(0, 400, 20), np.arange(400, 800, 40)]   # 20 + 10 units, all agreeing with f
+    y = np.r_[np.ones(20), np.zeros(10)]
+    e = difference_estimate(f, s, y, guard=False)
+    floor_se = 800 * math.sqrt((1 - 30 / 800) * (0.92 / 31) / 30)
+    assert e.upper - e.lower >= 2 * stats.t.ppf(0.975, 29) * floor_se - 2
 
 
 def test_estimate_model_only_range():
