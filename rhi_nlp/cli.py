@@ -345,7 +345,7 @@ def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col
     rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit,
                           child_col, id_col, model_dir, suppress_below, round_to)
     files = write_report(rows, output_dir, title)
-    for name, path in files.items():
+    for path in files.values():
         click.echo(f"Wrote {path}")
 
 

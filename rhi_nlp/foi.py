@@ -93,7 +93,7 @@ def scores(df: pd.DataFrame, parts: tuple[str, ...]) -> np.ndarray:
 
 # --- population: unit, period, subgroup -----------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class Period:
     date_col: str | None = None
     start: dt.date | None = None
@@ -418,7 +418,6 @@ def _cluster_rhis(tid, parts, tagged, rec, audit, y_all, alpha):
     child_col = audit.child_col
     f = scores(rec, parts)
     ids = rec[tagged.id_col].to_numpy()
-    kids = rec[child_col].astype(str).to_numpy()
     M = len(np.unique(tagged.recorded[child_col].astype(str)))
     sampled_kids = sorted(set(audit.df[child_col].astype(str)))
     e_c = []

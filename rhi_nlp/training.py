@@ -59,7 +59,7 @@ def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_c
                     raise InputError(f"{path}: row id {df[id_col].iloc[k]!r}, column {t!r}: label must be "
                                      f"0 or 1 (found {'an empty cell' if not s else 'another value'})")
                 Y[k, j] = int(s)
-        for k, v in enumerate(df[id_col].astype(str).tolist()):
+        for v in df[id_col].astype(str).tolist():
             if v in seen:
                 raise InputError(f"{path}: id {v!r} appears again (also in {seen[v]}); ids must be unique")
             seen[v] = str(path)
