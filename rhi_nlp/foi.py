@@ -18,7 +18,7 @@ import pandas as pd
 from . import estimate as est
 from .disclosure import DisclosureRule, audit_count_text, disclose
 from .errors import AuditError, InputError
-from .io import read_table, write_table
+from .io import parse_label, read_table, write_table
 from .sampling import score_bands, srs, stratified
 from .tagging import STATUS_COL
 from .themes import load_themes, load_unions
@@ -201,9 +201,9 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
         prev_df = prev.df.set_index(id_col)
         for t in label_themes:
             if t in prev_df.columns:
-                known = out[id_col].map(prev_df[t].astype(str).str.strip()).fillna("")
-                keep = known.isin(["0", "1"])
-                out.loc[keep, t] = known[keep]
+                known = out[id_col].map(prev_df[t]).map(parse_label)
+                keep = known.isin([0, 1])
+                out.loc[keep, t] = known[keep].astype(int).astype(str)
                 carried = max(carried, int(keep.sum()))
     out = out.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # order hides the strata
     write_table(out, output)
@@ -257,15 +257,14 @@ def audit_labels(audit: Audit, parts: tuple[str, ...], id_col: str) -> pd.Series
     y = np.zeros(len(audit.df), dtype=int)
     for t in parts:
         for k, v in enumerate(audit.df[t].tolist()):
-            s = str(v).strip()
-            s = s[:-2] if s.endswith(".0") else s
-            if s in ("", "nan", "None"):
+            label = parse_label(v)
+            if label is None:
                 raise AuditError(f"{audit.path}: row id {audit.df[id_col].iloc[k]!r}, column {t!r}: label is "
                                  f"missing; label every row 0 or 1 before estimating")
-            if s not in ("0", "1"):
+            if label < 0:
                 raise AuditError(f"{audit.path}: row id {audit.df[id_col].iloc[k]!r}, column {t!r}: label must "
                                  f"be 0 or 1")
-            y[k] = max(y[k], int(s))
+            y[k] = max(y[k], label)
     return pd.Series(y, index=audit.df[id_col].to_numpy())
 
 

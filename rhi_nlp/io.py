@@ -238,6 +238,17 @@ def atomic_writer(path: str | Path) -> Iterator[TableWriter]:
     writer.commit()
 
 
+def parse_label(value: object) -> int | None:
+    """A hand label as 0 or 1; None for an empty cell; -1 for anything else. Accepts what
+    spreadsheets produce: 0/1, 0.0/1.0, with or without spaces."""
+    s = "" if value is None else str(value).strip()
+    if s in ("", "nan", "None", "<NA>"):
+        return None
+    if s.endswith(".0"):
+        s = s[:-2]
+    return int(s) if s in ("0", "1") else -1
+
+
 def read_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     """Read a whole (small) table: labelled files, audit samples, tagged files for estimation."""
     path = Path(path)

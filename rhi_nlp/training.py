@@ -15,7 +15,7 @@ from . import __version__
 from .classifier import ThemeClassifier
 from .errors import InputError
 from .features import iter_records
-from .io import read_table
+from .io import parse_label, read_table
 from .metrics import calibration_table, summarise
 from .nlp import build_pipeline
 from .paths import training_dir
@@ -52,13 +52,11 @@ def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_c
         Y = np.zeros((len(df), len(theme_ids)), dtype=int)
         for j, t in enumerate(theme_ids):
             for k, v in enumerate(df[t].tolist()):
-                s = str(v).strip()
-                if s.endswith(".0"):
-                    s = s[:-2]
-                if s not in ("0", "1"):
+                label = parse_label(v)
+                if label is None or label < 0:
                     raise InputError(f"{path}: row id {df[id_col].iloc[k]!r}, column {t!r}: label must be "
-                                     f"0 or 1 (found {'an empty cell' if not s else 'another value'})")
-                Y[k, j] = int(s)
+                                     f"0 or 1 (found {'an empty cell' if label is None else 'another value'})")
+                Y[k, j] = label
         for v in df[id_col].astype(str).tolist():
             if v in seen:
                 raise InputError(f"{path}: id {v!r} appears again (also in {seen[v]}); ids must be unique")
