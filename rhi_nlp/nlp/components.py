@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -80,7 +82,9 @@ class CaseNoteSentencizer:
             # whitespace-only tokens belong to the sentence before them
             if tok.is_space and i > 0:
                 starts[i] = False
-            tok.is_sent_start = starts[i]
+        # all at once: the Token.is_sent_start setter rescans the whole doc on each call
+        values = np.array([1 if st else -1 for st in starts], dtype=np.int64).astype(np.uint64)
+        doc.from_array([SENT_START], values.reshape(-1, 1))
         return doc
 
 
@@ -130,50 +134,60 @@ class ConTextScope:
         self.default_max_scope = default_max_scope
 
     def __call__(self, doc: Doc) -> Doc:
+        n = len(doc)
+        sent_id = [0] * n
+        for k, sent in enumerate(doc.sents):  # one pass; token.is_sent_start rescans the doc
+            for i in range(sent.start, sent.end):
+                sent_id[i] = k
         matches = []
         for key, s, e in self.matcher(doc):
-            rule = self.rules[doc.vocab.strings[key]]
-            matches.append((s, e, rule))
-        pseudo = [(s, e) for s, e, r in matches if r["category"] == "PSEUDO"]
-        terms = sorted(s for s, e, r in matches if r["category"] == "TERMINATE")
-        mods = []
+            matches.append((s, e, self.rules[doc.vocab.strings[key]]))
+        longest = max((e - s for s, e, _ in matches), default=0)
+        pseudo_at: dict[int, list[int]] = {}
+        terms = set()
         for s, e, r in matches:
-            if r["category"] in ("PSEUDO", "TERMINATE"):
-                continue
-            if any(ps < e and s < pe for ps, pe in pseudo):
-                continue
-            mods.append((s, e, r))
-        # drop a modifier fully inside a longer one of the same category
-        mods = [m for m in mods if not any(o is not m and o[2]["category"] == m[2]["category"]
-                                           and o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0])
-                                           for o in mods)]
-        sent_id = [0] * len(doc)
-        k = -1
-        for i, tok in enumerate(doc):
-            if tok.is_sent_start or i == 0:
-                k += 1
-            sent_id[i] = k
-        scope_tags = [""] * len(doc)
-        scopes = []
+            if r["category"] == "PSEUDO":
+                pseudo_at.setdefault(s, []).append(e)
+            elif r["category"] == "TERMINATE":
+                terms.add(s)
+
+        def overlaps_pseudo(s: int, e: int) -> bool:
+            return any(pe > s for ps in range(max(0, s - longest), e) for pe in pseudo_at.get(ps, ()))
+
+        mods = [(s, e, r) for s, e, r in matches
+                if r["category"] not in ("PSEUDO", "TERMINATE") and not overlaps_pseudo(s, e)]
+        # drop a modifier fully inside a longer one of the same category (only nearby starts can)
+        by_start: dict[int, list[tuple[int, str]]] = {}
+        for s, e, r in mods:
+            by_start.setdefault(s, []).append((e, r["category"]))
+
+        def inside_longer(s: int, e: int, cat: str) -> bool:
+            for os_ in range(max(0, s - longest), s + 1):
+                for oe, oc in by_start.get(os_, ()):
+                    if oc == cat and oe >= e and (oe - os_) > (e - s):
+                        return True
+            return False
+
+        mods = [m for m in mods if not inside_longer(m[0], m[1], m[2]["category"])]
+        scope_tags = [""] * n
+        scopes_by_sent: dict[int, list[tuple[int, int, int, int, dict]]] = {}
         for s, e, r in mods:
             width = r.get("max_scope") or self.default_max_scope
             lo, hi = s, e
             if r["direction"] in ("forward", "bidirectional"):
-                hi = e
-                while hi < len(doc) and hi - e < width and sent_id[hi] == sent_id[s] and not _is_term(hi, terms):
+                while hi < n and hi - e < width and sent_id[hi] == sent_id[s] and hi not in terms:
                     hi += 1
             if r["direction"] in ("backward", "bidirectional"):
-                lo = s
-                while lo > 0 and s - lo < width and sent_id[lo - 1] == sent_id[s] and not _is_term(lo - 1, terms):
+                while lo > 0 and s - lo < width and sent_id[lo - 1] == sent_id[s] and (lo - 1) not in terms:
                     lo -= 1
-            scopes.append((lo, hi, s, e, r))
+            scopes_by_sent.setdefault(sent_id[s], []).append((lo, hi, s, e, r))
             for t in range(lo, hi):
                 if not (s <= t < e) and not scope_tags[t]:
                     scope_tags[t] = r["category"]
         table: dict[str, list[str]] = {}
         for span in doc.spans.get("rhi_cues", []):
-            cats = []
-            for lo, hi, s, e, r in scopes:
+            cats: list[str] = []
+            for lo, hi, s, e, r in scopes_by_sent.get(sent_id[span.start], ()):
                 if span.start < e and s < span.end:
                     continue  # the modifier overlaps the cue itself
                 if span.label_ in r.get("exclude_themes", ()):
@@ -185,11 +199,6 @@ class ConTextScope:
         doc._.rhi_ctx = table
         doc._.rhi_scope = scope_tags
         return doc
-
-
-def _is_term(i: int, terms: list[int]) -> bool:
-    # bisect would be faster; sentences are short so a scan is fine
-    return i in terms
 
 
 _WS = re.compile(r"\s+")
