@@ -22,6 +22,13 @@ _DASHES = {"-", "–", "—", "--"}
 _NO_SPLIT_BEFORE_YP = {"the", "with", "w/", "re", "for", "to", "a", "and", "&", "of", "that", "by",
                        "told", "asked", "said", "says", "advised", "as", "when", "if"}
 _YP = {"yp", "cyp"}
+# "... YP said ..." starts a new statement in unpunctuated notes; "between YP and" does not.
+_YP_VERBS = {"said", "says", "states", "stated", "reports", "reported", "was", "is", "has", "had", "went",
+             "returned", "declined", "left", "then", "did", "does", "told", "explained", "disclosed", "denies",
+             "denied", "feels", "felt", "wants", "wanted", "agreed", "refused", "came", "stayed", "ran", "admitted",
+             "will", "would", "can", "could", "presented", "appeared", "got", "gets", "spent", "slept", "seemed",
+             "confirmed", "advised", "spoke", "talked", "says", "mentioned", "described", "asked", "reported",
+             "engaged", "understands", "knows", "is", "isn't", "wasn't", "doesn't", "didn't", "not"}
 
 for _name in ("rhi_ctx", "rhi_scope"):
     if not Doc.has_extension(_name):
@@ -76,7 +83,8 @@ class CaseNoteSentencizer:
             elif t == ":" and i - line_start <= 5 and (i + 1 < n and not doc[i + 1].like_num):
                 starts[i + 1] = True
             nxt = doc[i + 1]
-            if nxt.lower_ in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES:
+            if (nxt.lower_ in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES
+                    and i + 2 < n and doc[i + 2].lower_ in _YP_VERBS):
                 starts[i + 1] = True
         for i, tok in enumerate(doc):
             # whitespace-only tokens belong to the sentence before them
