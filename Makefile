@@ -54,6 +54,7 @@ bench: models/default/model.joblib
 # requirements). Reduced grid by default; the full grid: make bench-estimate BENCH_ARGS=--full
 bench-estimate: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m pip install --quiet --no-deps ssepy
 	$(PY) benchmarks/bench_estimate.py $(BENCH_ARGS)
 
 data:

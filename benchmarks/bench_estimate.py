@@ -11,9 +11,11 @@ every method's interval is checked against the true total.
 
 Methods: ours (difference estimator + small-count guard, SRS), ours-strat (stratified Neyman +
 guards), exact labels-only, Wilson (N * p, no FPC), model-only range (PCC) with its shift flag;
-peers ppi_py PPI++ / PPI / classical (count = x + (N - n) * CI) and QuaPy ACC + AggregativeBootstrap
-(fewer cells and replications: it costs ~1 s a call). Peers are benchmark-only requirements
-(pip install -e .[bench]).
+peers ppi_py PPI++ / PPI / classical (count = x + (N - n) * CI), QuaPy ACC + AggregativeBootstrap
+(fewer cells and replications: it costs ~1 s a call) and ssepy's stratified df estimator (50
+replications a cell, good and poor classifiers at p >= 5%; its own KMeans strata and Neyman
+allocation). Peers are benchmark-only
+requirements (pip install -e .[bench]; pip install --no-deps ssepy).
 
 Writes bench_output/estimate_cells.csv (one row per cell x method) and prints the summary.
 """
@@ -131,6 +133,10 @@ def run_cell(args):
                     add(name, x + (N - n) * float(np.ravel(lo)[0]), x + (N - n) * float(np.ravel(hi)[0]), T, x)
                 lo, hi = classical_mean_ci(ys, alpha=alpha)
                 add("ppi_py classical", N * float(lo), N * float(hi), T, x)
+        if r < SSEPY_REPS and ModelPerformanceEvaluator is not None and kind in ("good", "poor") and p >= 0.05:
+            q = ssepy_interval(f, y, n, alpha, seed * 1000 + r)
+            if q is not None:
+                add("ssepy df (stratified)", q[0], q[1], T, None, (q[0] + q[1]) / 2)
         if r < quapy_reps:
             q = quapy_interval(f, s, ys, N, alpha)
             if q is not None:
@@ -151,7 +157,35 @@ def run_cell(args):
     return rows
 
 
-_PT = None
+SSEPY_REPS = 50
+
+try:
+    from ssepy import ModelPerformanceEvaluator
+except ImportError:  # pragma: no cover - peers are optional
+    ModelPerformanceEvaluator = None
+
+
+def ssepy_interval(f, y, n, alpha, seed):
+    """ssepy 0.1.1: KMeans(5) strata on the score, Neyman allocation, stratified SRS, df estimator."""
+    from sklearn.cluster import KMeans
+
+    np.random.seed(seed % (2 ** 32))  # ssepy samples with numpy's global generator
+    N = len(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ev = ModelPerformanceEvaluator(Yh=f, budget=n)
+            ev.stratify_data(clustering_algo=KMeans(5, n_init="auto", random_state=seed % 1000), X=f[:, None])
+            ev.allocate_budget(allocation_type="neyman")
+            idx = ev.sample(sampling_method="ssrs")
+            mean, var = ev.compute_estimate(y[idx], estimator="df")
+        except Exception:  # noqa: BLE001 - a peer failing is reported by its missing rows
+            return None
+    z = stats.norm.ppf(1 - alpha / 2)
+    m, sd = float(np.ravel(mean)[0]), math.sqrt(max(float(np.ravel(var)[0]), 0.0))
+    return N * (m - z * sd), N * (m + z * sd)
+
+
 
 
 def quapy_interval(f, s, ys, N, alpha):
@@ -224,7 +258,15 @@ def summarise(rows):
     print("* cells with expected audit positives n*p >= 10 and a calibrated or LLM-like classifier, outside 93-97%")
     print("** median over cells with a good classifier, p >= 5%, n >= 100 of the median width / exact labels-only width")
     ours = {(r["N"], r["p"], r["n"], r["classifier"]): r for r in rows if r["method"] == "ours"}
-    for peer in ("ppi_py PPI++", "ppi_py PPI", "QuaPy ACC+bootstrap"):
+    strat = {(r["N"], r["p"], r["n"], r["classifier"]): r for r in rows if r["method"] == "ours-strat"}
+    ss = [r for r in rows if r["method"] == "ssepy df (stratified)"]
+    if ss:
+        key = lambda r: (r["N"], r["p"], r["n"], r["classifier"])  # noqa: E731
+        comp = [(strat[key(r)], r) for r in ss if r["classifier"] == "good" and r["p"] >= 0.05 and r["n"] >= 100]
+        print(f"ours-strat vs ssepy df (good classifier, p>=5%, n>=100): median width ratio "
+              f"{np.median([o['median_width'] / max(q['median_width'], 1e-9) for o, q in comp]):.2f}; coverage "
+              f"{np.mean([o['coverage'] for o, _ in comp]):.3f} vs {np.mean([q['coverage'] for _, q in comp]):.3f}")
+    for peer in ("ppi_py PPI++", "ppi_py PPI", "QuaPy ACC+bootstrap", "ssepy df (stratified)"):
         pr = [r for r in rows if r["method"] == peer]
         if not pr:
             continue
