@@ -227,12 +227,6 @@ def difference_estimate(f: np.ndarray, sample: np.ndarray, y: np.ndarray, *, alp
                     N=N, n=n, x=x, confidence=1 - alpha, guard=used_guard)
 
 
-def labels_only_estimate(N: int, n: int, x: int, *, alpha: float = 0.05) -> Estimate:
-    L, U = exact_interval(x, n, N, alpha)
-    return Estimate(point=x * N / n, lower=float(L), upper=float(U),
-                    method="labels only (exact hypergeometric interval)", N=N, n=n, x=x, confidence=1 - alpha)
-
-
 # --- stratified audit ------------------------------------------------------------------------
 
 def stratified_estimate(f: np.ndarray, strata: np.ndarray, sample: np.ndarray, y: np.ndarray, *,

@@ -62,10 +62,6 @@ def sentence(r: dict) -> str:
             f"{r['n_audited']:,}).")
 
 
-def paragraph(r: dict) -> str:
-    return " ".join(paragraph_parts(r))
-
-
 def paragraph_parts(r: dict) -> list[str]:
     """The figure, the definition used, the method in plain English, notes, and the rounding rule."""
     conf = f"{round(r['confidence'] * 100):d}%"

@@ -40,12 +40,6 @@ class TagSummary:
     notes: list[str] = field(default_factory=list)
     output: str | None = None
 
-    def to_dict(self) -> dict:
-        return {"rows": self.n_rows, "empty": self.n_empty, "declined": self.n_declined,
-                "truncated": self.n_truncated, "flagged": self.counts,
-                "sum_of_probabilities": {k: round(v, 1) for k, v in self.expected.items()},
-                "notes": self.notes, "output": self.output}
-
 
 class Tagger:
     """Holds the pipeline and the model; tags batches of texts."""

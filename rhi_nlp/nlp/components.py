@@ -6,8 +6,6 @@ passed in from the package's JSON data files (see ``rhi_nlp.nlp.build_pipeline``
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from spacy.attrs import SENT_START
 from spacy.language import Language
@@ -208,5 +206,3 @@ class ConTextScope:
         doc._.rhi_scope = scope_tags
         return doc
 
-
-_WS = re.compile(r"\s+")
