@@ -76,16 +76,8 @@ def empty_record(n_themes: int) -> DocRecord:
 
 
 def iter_records(nlp, texts, theme_ids: tuple[str, ...], *, batch_size: int = 64):
-    """Yield a DocRecord per text, streaming through ``nlp.pipe`` (empty texts skip spaCy)."""
-    pairs = ((t, i) for i, t in enumerate(texts) if t)
-    done = {}
-    n = len(texts)
-    nxt = 0
-    for doc, i in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
-        done[i] = doc_to_record(doc, theme_ids)
-        while nxt < n and (nxt in done or not texts[nxt]):
-            yield done.pop(nxt) if nxt in done else empty_record(len(theme_ids))
-            nxt += 1
-    while nxt < n:
-        yield done.pop(nxt) if nxt in done else empty_record(len(theme_ids))
-        nxt += 1
+    """Yield a DocRecord per text, streaming through ``nlp.pipe`` (which keeps the input order);
+    empty texts skip spaCy."""
+    docs = nlp.pipe((t for t in texts if t), batch_size=batch_size)
+    for t in texts:
+        yield doc_to_record(next(docs), theme_ids) if t else empty_record(len(theme_ids))

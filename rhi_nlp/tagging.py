@@ -54,15 +54,14 @@ class Tagger:
     def theme_ids(self) -> tuple[str, ...]:
         return self.model.theme_ids
 
-    def tag_texts(self, raw_texts: Sequence[object]) -> tuple[pd.DataFrame, list[str]]:
-        """Return (columns to add, status per text) for a batch of raw narrative values."""
+    def tag_texts(self, raw_texts: Sequence[object]) -> tuple[pd.DataFrame, int]:
+        """Return (columns to add, number of texts cut at MAX_CHARS) for a batch of raw narratives."""
         texts, truncated = [], 0
         for v in raw_texts:
             t = clean_text(v)
             if len(t) > MAX_CHARS:
                 t, truncated = t[:MAX_CHARS], truncated + 1
             texts.append(t)
-        self._truncated = truncated
         clf = self.model.classifier
         records = list(iter_records(self.nlp, texts, self.theme_ids, batch_size=self.batch_size))
         probs = np.zeros((len(texts), len(self.theme_ids)))
@@ -94,7 +93,7 @@ class Tagger:
                 status.append("recorded")
         out = pd.DataFrame(cols)
         out.insert(0, STATUS_COL, status)
-        return out, status
+        return out, truncated
 
 
 def count_rows(path: str | Path, encoding: str | None = None) -> int | None:
@@ -156,8 +155,9 @@ def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, i
                                      f"{seen[key]} and {row}; ids must be unique (remove or rename the "
                                      f"duplicate row)")
                 seen[key] = row
-            added, status = tagger.tag_texts(chunk[text_col].tolist())
-            summary.n_truncated += tagger._truncated
+            added, truncated = tagger.tag_texts(chunk[text_col].tolist())
+            summary.n_truncated += truncated
+            status = added[STATUS_COL].tolist()
             out = pd.concat([chunk.reset_index(drop=True), added], axis=1)
             writer.write(out)
             summary.n_rows += len(chunk)
