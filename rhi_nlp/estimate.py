@@ -227,6 +227,27 @@ def difference_estimate(f: np.ndarray, sample: np.ndarray, y: np.ndarray, *, alp
                     N=N, n=n, x=x, confidence=1 - alpha, guard=used_guard)
 
 
+def cluster_difference_estimate(f_c: np.ndarray, sample: np.ndarray, y_c: np.ndarray, *, n_units: int,
+                                n_audited: int, alpha: float = 0.05) -> Estimate:
+    """Difference estimator for a single-stage cluster sample (SRSWOR of m of M clusters, every
+    unit of a sampled cluster labelled): T = sum_U f + M mean_s(y_c - f_c),
+    V = M^2 (1 - m/M) s_e^2 / m with t_{m-1}. ``f_c`` is each cluster's total of f (all M
+    clusters), ``y_c`` the sampled clusters' totals of y; ``n_units`` bounds the total above."""
+    f_c = np.asarray(f_c, float)
+    sample = np.asarray(sample, int)
+    y_c = np.asarray(y_c, float)
+    M, m = len(f_c), len(sample)
+    e = y_c - f_c[sample]
+    x = int(round(y_c.sum()))
+    point = float(f_c.sum() + M * e.mean())
+    se = M * math.sqrt((1 - m / M) * float(np.var(e, ddof=1)) / m) if m > 1 else float("inf")
+    t = stats.t.ppf(1 - alpha / 2, max(m - 1, 1))
+    lo, hi = max(point - t * se, x), min(point + t * se, n_units)
+    return Estimate(point=min(max(point, x), n_units), lower=float(math.floor(lo)), upper=float(math.ceil(hi)),
+                    method="difference estimator for a cluster sample (audit drawn by child)", N=n_units,
+                    n=n_audited, x=x, confidence=1 - alpha)
+
+
 # --- stratified audit ------------------------------------------------------------------------
 
 def stratified_estimate(f: np.ndarray, strata: np.ndarray, sample: np.ndarray, y: np.ndarray, *,

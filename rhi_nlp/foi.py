@@ -340,11 +340,11 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
             rec = sub[rec_mask]
             n_not = int((~rec_mask).sum())
             if unit == "child":
-                r = _estimate_children(tid, parts, tagged, rec, audit, child_col, alpha, model_dir, seed)
+                r = _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_dir, seed)
                 n_total_units = rec[child_col].nunique()
                 not_rec_units = sub.loc[~rec_mask, child_col].nunique()
             else:
-                r = _estimate_rhis(tid, parts, tagged, rec, audit, alpha, model_dir, seed)
+                r = _estimate_rhis(parts, tagged, rec, audit, alpha, model_dir, seed)
                 n_total_units, not_rec_units = len(sub), n_not
             res = ThemeResult(theme=tid, name=name, definition=definition, estimate=r[0], unit=unit,
                               period=period.describe(), group=g, n_rows_total=n_total_units,
@@ -374,17 +374,20 @@ def _model_only(f, parts, alpha, model_dir, seed):
     return e, notes, shift
 
 
-def _estimate_rhis(tid, parts, tagged, rec, audit, alpha, model_dir, seed):
+def _guard_note(e: est.Estimate) -> list[str]:
+    return [e.guard[0].upper() + e.guard[1:] + "."] if e.guard else []
+
+
+def _estimate_rhis(parts, tagged, rec, audit, alpha, model_dir, seed):
     f = scores(rec, parts)
     if audit is None:
         return _model_only(f, parts, alpha, model_dir, seed)
     y_all = audit_labels(audit, parts, tagged.id_col)
-    ids = rec[tagged.id_col].to_numpy()
-    pos = {i: k for k, i in enumerate(ids)}
+    if audit.unit == "child":
+        return _cluster_rhis(parts, tagged, rec, audit, y_all, alpha)
+    pos = {i: k for k, i in enumerate(rec[tagged.id_col].to_numpy())}
     in_dom = [i for i in y_all.index if i in pos]
     notes = []
-    if audit.unit == "child":
-        return _cluster_rhis(tid, parts, tagged, rec, audit, y_all, alpha)
     if audit.N != len(tagged.recorded):
         raise AuditError(f"{audit.path}: drawn from {audit.N} recorded narratives but {tagged.path} now has "
                          f"{len(tagged.recorded)}")
@@ -404,44 +407,34 @@ def _estimate_rhis(tid, parts, tagged, rec, audit, alpha, model_dir, seed):
         e = est.stratified_estimate(f, strata_all, sample, y, alpha=alpha)
     else:
         e = est.difference_estimate(f, sample, y, alpha=alpha)
-    if e.guard:
-        notes.append(e.guard[0].upper() + e.guard[1:] + ".")
-    return e, notes, None
+    return e, notes + _guard_note(e), None
 
 
-def _cluster_rhis(tid, parts, tagged, rec, audit, y_all, alpha):
-    """RHI count from an audit drawn by child (single-stage cluster sample): difference estimator
-    on cluster totals of residuals, M children, m sampled."""
-    from scipy import stats
-
+def _cluster_rhis(parts, tagged, rec, audit, y_all, alpha):
+    """RHI count from an audit drawn by child (single-stage cluster sample of children)."""
     child_col = audit.child_col
-    f = scores(rec, parts)
-    ids = rec[tagged.id_col].to_numpy()
-    M = len(np.unique(tagged.recorded[child_col].astype(str)))
-    sampled_kids = sorted(set(audit.df[child_col].astype(str)))
-    e_c = []
-    pos = {i: k for k, i in enumerate(ids)}
-    for c in sampled_kids:
-        rows = [pos[i] for i in audit.df.loc[audit.df[child_col].astype(str) == c, tagged.id_col] if i in pos]
-        e_c.append(float(sum(y_all.loc[ids[k]] - f[k] for k in rows)))
-    e_c = np.array(e_c)
-    m = len(e_c)
-    x = int(y_all.loc[[i for i in y_all.index if i in pos]].sum())
-    point = float(f.sum() + M * e_c.mean())
-    se = M * math.sqrt((1 - m / M) * float(np.var(e_c, ddof=1)) / m) if m > 1 else float("inf")
-    t = stats.t.ppf(1 - alpha / 2, max(m - 1, 1))
-    lo, hi = max(point - t * se, x), min(point + t * se, len(rec))
-    e = est.Estimate(point=min(max(point, x), len(rec)), lower=float(math.floor(lo)), upper=float(math.ceil(hi)),
-                     method="difference estimator for a cluster sample (audit drawn by child)", N=len(rec),
-                     n=int(sum(1 for i in y_all.index if i in pos)), x=x, confidence=1 - alpha)
-    notes = [f"Audit drawn by child: {m} children sampled of {M}; the interval accounts for the clustering of RHIs within children."]
-    if x < est.SMALL_COUNT_GUARD:
+    children = sorted(set(tagged.recorded[child_col].astype(str)))
+    index = {c: k for k, c in enumerate(children)}
+    # per-child totals over the RHIs in this period/group (children with none there contribute 0)
+    f_c = np.zeros(len(children))
+    np.add.at(f_c, rec[child_col].astype(str).map(index).to_numpy(), scores(rec, parts))
+    in_dom = set(rec[tagged.id_col])
+    audited = audit.df[[tagged.id_col, child_col]].astype(str)
+    sampled = sorted(set(audited[child_col]))
+    y_c = np.array([sum(int(y_all.loc[i]) for i in audited.loc[audited[child_col] == c, tagged.id_col] if i in in_dom)
+                    for c in sampled], float)
+    n_audited = sum(1 for i in y_all.index if i in in_dom)
+    e = est.cluster_difference_estimate(f_c, np.array([index[c] for c in sampled]), y_c, n_units=len(rec),
+                                        n_audited=n_audited, alpha=alpha)
+    notes = [f"Audit drawn by child: {len(sampled)} children sampled of {len(children)}; the interval "
+             f"accounts for the clustering of RHIs within children."]
+    if e.x < est.SMALL_COUNT_GUARD:
         notes.append("Fewer than 10 positives in the audit: the small-count guard is not available for "
                      "child-clustered samples, so treat the interval with caution or label more.")
     return e, notes, None
 
 
-def _estimate_children(tid, parts, tagged, rec, audit, child_col, alpha, model_dir, seed):
+def _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_dir, seed):
     kid = rec[child_col].astype(str)
     grouped = rec.assign(_kid=kid).groupby("_kid", sort=True)
     keys = list(grouped.groups)
@@ -465,9 +458,7 @@ def _estimate_children(tid, parts, tagged, rec, audit, child_col, alpha, model_d
     if audit.design != "random":
         raise AuditError(f"{audit.path}: a sample of children must be random (rhi-nlp sample --unit child)")
     e = est.difference_estimate(f, sample, y, alpha=alpha)
-    notes = []
-    if e.guard:
-        notes.append(e.guard[0].upper() + e.guard[1:] + ".")
+    notes = _guard_note(e)
     return e, notes, None
 
 
