@@ -30,13 +30,15 @@ def _best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return round(best, 3)
 
 
-def _average_linear(models: list[LogisticRegression]) -> LogisticRegression:
-    avg = LogisticRegression(C=models[0].C, solver=models[0].solver)
-    avg.coef_ = np.mean([m.coef_ for m in models], axis=0)
-    avg.intercept_ = np.mean([m.intercept_ for m in models], axis=0)
-    avg.classes_ = models[0].classes_
-    avg.n_features_in_ = models[0].n_features_in_
-    return avg
+VECTORIZER_PARAMS = {"token_pattern": r"\S+", "lowercase": False, "ngram_range": (1, 2),
+                     "sublinear_tf": True, "dtype": np.float64}
+
+
+def _vectorizer(min_df: int, vocabulary: dict | None = None, idf: np.ndarray | None = None) -> TfidfVectorizer:
+    vec = TfidfVectorizer(min_df=min_df, vocabulary=vocabulary, **VECTORIZER_PARAMS)
+    if idf is not None:
+        vec.idf_ = idf
+    return vec
 
 
 class ThemeClassifier(ClassifierMixin, BaseEstimator):
@@ -85,13 +87,12 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                                  f"narratives; at least {self.n_folds} of each are needed to train")
         self.theme_ids_ = tuple(theme_ids)
         self.n_cue_ = records[0].cues.shape[1]
-        self.vectorizer_ = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, 2),
-                                           min_df=self.min_df, sublinear_tf=True, dtype=np.float64)
+        self.vectorizer_ = _vectorizer(self.min_df)
         self.vectorizer_.fit([r.text for r in records])
         X = self._doc_matrix(records)
         n, T = Y.shape
         self.oof_scores_ = np.zeros((n, T))
-        self.estimators_, self.calibrators_, self.thresholds_ = [], [], []
+        coefs, intercepts, self.calibration_, self.thresholds_ = [], [], [], []
         for j in range(T):
             y = Y[:, j]
             folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state)
@@ -102,20 +103,28 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 fold_models.append(lr)
             cal = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
             cal.fit(self.oof_scores_[:, j], y)
-            self.calibrators_.append(cal)
-            self.thresholds_.append(_best_threshold(cal.predict(self.oof_scores_[:, j]), y))
+            self.calibration_.append((np.asarray(cal.X_thresholds_, float), np.asarray(cal.y_thresholds_, float)))
+            self.thresholds_.append(_best_threshold(self.calibrate(j, self.oof_scores_[:, j]), y))
             # Score new text with the average of the fold models: its scores are on the scale of
             # the out-of-fold scores the calibrator was fitted on (a model refitted on all data is
             # more confident, which would skew the calibration).
-            self.estimators_.append(_average_linear(fold_models))
+            coefs.append(np.mean([m.coef_[0] for m in fold_models], axis=0))
+            intercepts.append(float(np.mean([m.intercept_[0] for m in fold_models])))
             if progress:
                 progress(1)
+        self.coef_ = np.vstack(coefs)
+        self.intercept_ = np.asarray(intercepts)
         self.oof_labels_ = Y.copy()
         self.classes_ = np.array([0, 1])
         return self
 
+    def calibrate(self, theme_index: int, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw scores (the isotonic fit, clipped at its ends)."""
+        x, y = self.calibration_[theme_index]
+        return np.interp(np.asarray(scores, float), x, y)
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "estimators_"):
+        if not hasattr(self, "coef_"):
             raise NotFittedError("this ThemeClassifier is not trained yet; call fit() or load a model")
 
     def decision_function(self, records: Sequence[DocRecord]) -> np.ndarray:
@@ -123,14 +132,14 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if not records:
             return np.zeros((0, len(self.theme_ids_)))
         X = self._doc_matrix(records)
-        return np.column_stack([est.decision_function(X) for est in self.estimators_])
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, records: Sequence[DocRecord]) -> np.ndarray:
         """Calibrated probability per theme, shape (n, n_themes)."""
         scores = self.decision_function(records)
         if not len(scores):
             return scores
-        return np.column_stack([cal.predict(scores[:, j]) for j, cal in enumerate(self.calibrators_)])
+        return np.column_stack([self.calibrate(j, scores[:, j]) for j in range(len(self.theme_ids_))])
 
     def predict(self, records: Sequence[DocRecord]) -> np.ndarray:
         return (self.predict_proba(records) >= np.asarray(self.thresholds_)).astype(int)
@@ -141,5 +150,44 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if not record.marked:
             return None
         X = self._design(list(record.marked), record.cues)
-        scores = self.estimators_[theme_index].decision_function(X)
+        scores = X @ self.coef_[theme_index]
         return int(np.argmax(scores))
+
+    # -- storage as plain arrays (no pickles: loading cannot run code) ----------------------
+    def to_arrays(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON-able metadata, named numeric arrays) that :meth:`from_arrays` restores exactly."""
+        self._check_fitted()
+        vocab = self.vectorizer_.vocabulary_
+        terms = [None] * len(vocab)
+        for term, k in vocab.items():
+            terms[k] = term
+        knots = [len(x) for x, _ in self.calibration_]
+        meta = {"theme_ids": list(self.theme_ids_), "params": self.get_params(), "n_cue": int(self.n_cue_),
+                "vocabulary": terms, "thresholds": [float(t) for t in self.thresholds_],
+                "calibration_knots": knots}
+        arrays = {"idf": np.asarray(self.vectorizer_.idf_, float), "coef": self.coef_, "intercept": self.intercept_,
+                  "calibration_x": np.concatenate([x for x, _ in self.calibration_]),
+                  "calibration_y": np.concatenate([y for _, y in self.calibration_]),
+                  "oof_scores": self.oof_scores_, "oof_labels": self.oof_labels_.astype(np.int8)}
+        return meta, arrays
+
+    @classmethod
+    def from_arrays(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "ThemeClassifier":
+        clf = cls(**meta["params"])
+        clf.theme_ids_ = tuple(meta["theme_ids"])
+        clf.n_cue_ = int(meta["n_cue"])
+        vocab = {term: k for k, term in enumerate(meta["vocabulary"])}
+        clf.vectorizer_ = _vectorizer(clf.min_df, vocabulary=vocab, idf=np.asarray(arrays["idf"], float))
+        clf.coef_ = np.asarray(arrays["coef"], float)
+        clf.intercept_ = np.asarray(arrays["intercept"], float)
+        cuts = np.cumsum([0] + list(meta["calibration_knots"]))
+        cx, cy = np.asarray(arrays["calibration_x"], float), np.asarray(arrays["calibration_y"], float)
+        clf.calibration_ = [(cx[a:b], cy[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+        clf.thresholds_ = [float(t) for t in meta["thresholds"]]
+        clf.oof_scores_ = np.asarray(arrays["oof_scores"], float)
+        clf.oof_labels_ = np.asarray(arrays["oof_labels"], int)
+        clf.classes_ = np.array([0, 1])
+        T, F = len(clf.theme_ids_), len(vocab) + clf.n_cue_
+        if clf.coef_.shape != (T, F) or clf.intercept_.shape != (T,) or len(clf.calibration_) != T:
+            raise ValueError("array shapes do not match the metadata")
+        return clf

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -49,17 +50,26 @@ def _run(fn, *args, **kwargs):
         return result
     except RhiNlpError as exc:
         raise click.ClickException(str(exc)) from None
+    except (click.ClickException, KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:
+        # An unforeseen failure: its message may quote data, so only its kind is shown.
+        if os.environ.get("RHI_NLP_DEBUG"):
+            raise
+        raise click.ClickException(
+            f"unexpected {type(exc).__name__} inside rhi-nlp; no output was written. Please report the "
+            f"command you ran (not the data); set RHI_NLP_DEBUG=1 to see the details") from None
 
 
 def _load_model(model_dir: str | None):
     from .paths import default_model_dir
-    from .persistence import load_model
+    from .persistence import has_model, load_model
     from .training import train_model
 
     if model_dir:
         return _run(load_model, Path(model_dir))
     path = default_model_dir()
-    if not (path / "model.joblib").exists():
+    if not has_model(path):
         click.echo(f"No default model yet: training one from training_data/ into {path} "
                    f"(under a minute) ...", err=True)
         _run(train_model, name="default")
@@ -82,11 +92,15 @@ def cli():
 @click.option("--id-col", default="id", show_default=True, help="Column holding a unique id per row.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
               help="Model folder (default: models/default, trained on first use).")
-@click.option("--encoding", default=None, help="CSV encoding (default: UTF-8, falling back to Windows-1252).")
+@click.option("--encoding", default=None,
+              help="CSV encoding (default: UTF-8, with stray Windows-1252 bytes read as such; UTF-16 with a BOM).")
+@click.option("--sheet", default=None, help="Excel sheet holding the narratives (needed when there are several).")
+@click.option("--excel-safe", is_flag=True,
+              help="CSV output for Excel: cells starting with = + - @ (formulas) get a leading apostrophe.")
 @click.option("--chunk-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows processed at a time (memory does not grow with the file).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def tag(input_path, output, text_col, id_col, model_dir, encoding, chunk_size, quiet):
+def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_safe, chunk_size, quiet):
     """Tag every narrative in INPUT_PATH (CSV, Excel or Parquet export) with themes.
 
     The output keeps the input's columns and adds, for every theme T: T (0/1), T_prob (0-1)
@@ -95,9 +109,10 @@ def tag(input_path, output, text_col, id_col, model_dir, encoding, chunk_size, q
     from .tagging import count_rows, tag_file
 
     model = _load_model(model_dir)
-    with progressbar(count_rows(input_path, encoding), "Tagging", silent=quiet) as update:
+    with progressbar(count_rows(input_path, encoding, sheet), "Tagging", silent=quiet) as update:
         summary = _run(tag_file, input_path, output, model, id_col=id_col, text_col=text_col,
-                       encoding=encoding, chunk_size=chunk_size, progress=update)
+                       encoding=encoding, chunk_size=chunk_size, sheet=sheet, excel_safe=excel_safe,
+                       progress=update)
     for note in summary.notes:
         click.echo(f"Note: {note}", err=True)
     if quiet:
@@ -123,8 +138,10 @@ def train(label_files, name, seed):
     from .paths import models_dir
     from .persistence import load_model
 
+    from .persistence import has_model
+
     old = None
-    if (models_dir() / name / "model.joblib").exists():
+    if has_model(models_dir() / name):
         with contextlib.suppress(RhiNlpError):
             old = load_model(models_dir() / name)
     with progressbar(13, "Training") as update:
@@ -192,17 +209,10 @@ def themes(fmt):
             click.echo(f"    Not this theme: {t.exclude}")
 
 
-def _parse_date(value: str | None, flag: str):
-    import datetime as dt
+def _parse_date(value: str | None, flag: str, date_format: str | None = None):
+    from .dates import parse_date_option
 
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            pass
-    raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD or DD/MM/YYYY", param_hint=flag)
+    return _run(parse_date_option, value, flag, date_format)
 
 
 def _estimate_options(f):
@@ -215,6 +225,9 @@ def _estimate_options(f):
         click.option("--from", "date_from", default=None, help="First date of the period (YYYY-MM-DD)."),
         click.option("--to", "date_to", default=None, help="Last date of the period (YYYY-MM-DD)."),
         click.option("--date-col", default=None, help="Column holding the date that defines the period."),
+        click.option("--date-format", default=None,
+                     help="Format of the dates (e.g. %d/%m/%Y) when the column does not show it unambiguously; "
+                          "default: YYYY-MM-DD, or DD/MM/YYYY where some day is above 12."),
         click.option("--by", default=None, help="Also estimate per value of this column (e.g. setting)."),
         click.option("--unit", type=click.Choice(["rhi", "child"]), default="rhi", show_default=True,
                      help="Count RHIs, or children with at least one such RHI."),
@@ -232,12 +245,13 @@ def _estimate_options(f):
     return f
 
 
-def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit, child_col,
-                   id_col, model_dir, suppress_below, round_to):
+def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit,
+                   child_col, id_col, model_dir, suppress_below, round_to):
     from .disclosure import DisclosureRule
     from .foi import Period, estimate_themes, result_to_dict, secondary_suppression
 
-    period = Period(date_col=date_col, start=_parse_date(date_from, "--from"), end=_parse_date(date_to, "--to"))
+    period = Period(date_col=date_col, start=_parse_date(date_from, "--from", date_format),
+                    end=_parse_date(date_to, "--to", date_format), date_format=date_format)
     results = _run(estimate_themes, tagged, themes=list(themes_) or None, audit_path=audit_path,
                    confidence=confidence, period=period, by=by, unit=unit, child_col=child_col, id_col=id_col,
                    model_dir=model_dir)
@@ -280,6 +294,9 @@ def sample(tagged, size, output, design, theme, seed, id_col, text_col, unit, ch
                f"({info['rows']} rows) -> {output}")
     if labels_from:
         click.echo(f"Copied labels for {info['carried_labels']} rows already labelled in {labels_from}.")
+    if info["truncated_cells"]:
+        click.echo(f"Note: {info['truncated_cells']} narrative(s) longer than Excel's 32,767-character cell limit "
+                   f"were cut in {output}; draw the sample to .csv to keep them whole.", err=True)
     click.echo(f"Label the columns {', '.join(info['label_columns'][:4])}{' ...' if len(info['label_columns']) > 4 else ''} "
                f"with 0 or 1 for every row, by the rule in 'rhi-nlp themes', then run rhi-nlp estimate --audit {output}.")
 
@@ -315,8 +332,8 @@ def plan(tagged, half_width, theme, confidence, pilot, id_col, fmt):
 @click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
 @_estimate_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit, child_col, id_col,
-             model_dir, suppress_below, round_to, fmt):
+def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit, child_col,
+             id_col, model_dir, suppress_below, round_to, fmt):
     """Estimated count and share per theme in a TAGGED file, with an interval.
 
     With --audit (a labelled sample from rhi-nlp sample) the interval is a confidence interval
@@ -325,8 +342,8 @@ def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_c
     rounded as official statistics do."""
     from .report import render_json, render_markdown, render_text
 
-    rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit,
-                          child_col, id_col, model_dir, suppress_below, round_to)
+    rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by,
+                          unit, child_col, id_col, model_dir, suppress_below, round_to)
     click.echo({"json": render_json, "markdown": render_markdown, "text": render_text}[fmt](rows), nl=False)
 
 
@@ -336,18 +353,21 @@ def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_c
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.md, report.html, chart.png and estimates.json.")
 @click.option("--title", default="Return Home Interviews: themes recorded in the narratives", show_default=True)
-def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit, child_col, id_col,
-           model_dir, suppress_below, round_to, output_dir, title):
+def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit, child_col,
+           id_col, model_dir, suppress_below, round_to, output_dir, title):
     """Write an FOI-ready report: a paragraph per theme (definition, what was counted, method and
     limits in plain English) as Markdown and HTML, a PNG chart and the JSON figures."""
     from .report import write_report
 
-    rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, by, unit,
-                          child_col, id_col, model_dir, suppress_below, round_to)
-    files = write_report(rows, output_dir, title)
+    rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by,
+                          unit, child_col, id_col, model_dir, suppress_below, round_to)
+    files = _run(write_report, rows, output_dir, title)
     for path in files.values():
         click.echo(f"Wrote {path}")
 
 
 def main() -> None:
+    from .files import exit_cleanly_on_signals
+
+    exit_cleanly_on_signals()  # a closed terminal or a kill removes half-written files
     cli(prog_name="rhi-nlp")

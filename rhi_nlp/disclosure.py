@@ -41,20 +41,40 @@ class Disclosed:
     text_estimate: str
     text_low: str
     text_high: str
+    text_denominator: str = ""
+    reason: str | None = None  # "small count", "small group" or "nearly all" when suppressed
+
+
+WITHHELD = "c"
 
 
 def disclose(point: float, lower: float, upper: float, denominator: int, rule: DisclosureRule = DisclosureRule()) -> Disclosed:
+    """Published figures for one estimate. Besides small counts, a group is withheld whole when
+    its denominator is below the threshold or when nearly all of it has the theme (fewer than the
+    threshold without it), since either would disclose individuals; limits never exceed the group."""
+    den = count_text(denominator, rule)
+    if denominator and denominator < rule.threshold:
+        return Disclosed(None, None, None, None, True, WITHHELD, WITHHELD, WITHHELD, den, "small group")
     if upper == 0:  # a true zero is shown as 0
-        return Disclosed(0, 0, 0, 0.0, False, "0", "0", "0")
-    if point < rule.threshold and not (point == 0 and upper == 0):
-        return Disclosed(None, None, _ceil(upper, rule) if upper >= rule.threshold else None, None, True,
-                         rule.below, rule.below, _fmt(_ceil(upper, rule)) if upper >= rule.threshold else rule.below)
+        return Disclosed(0, 0, 0, 0.0, False, "0", "0", "0", den)
+    if point >= rule.threshold and denominator - point < rule.threshold:
+        return Disclosed(None, None, None, None, True, WITHHELD, WITHHELD, WITHHELD, den, "nearly all")
+    hi = min(_ceil(upper, rule), denominator) if denominator else _ceil(upper, rule)
+    if point < rule.threshold:
+        show_hi = hi if upper >= rule.threshold and hi >= rule.threshold else None
+        return Disclosed(None, None, show_hi, None, True, rule.below, rule.below,
+                         _fmt(show_hi) if show_hi is not None else rule.below, den, "small count")
     est = _round(point, rule)
     lo = _floor(lower, rule)
-    hi = _ceil(upper, rule)
     lo_out = None if lower < rule.threshold or lo < rule.threshold else lo
     share = round(100 * point / denominator, 1) if denominator else None
-    return Disclosed(est, lo_out, hi, share, False, _fmt(est), rule.below if lo_out is None else _fmt(lo), _fmt(hi))
+    return Disclosed(est, lo_out, hi, share, False, _fmt(est), rule.below if lo_out is None else _fmt(lo),
+                     _fmt(hi), den)
+
+
+def count_text(n: int, rule: DisclosureRule = DisclosureRule()) -> str:
+    """A count of RHIs or children as published: below the threshold shown as 'fewer than T'."""
+    return rule.below if 0 < n < rule.threshold else _fmt(n)
 
 
 def _round(v: float, rule: DisclosureRule) -> int:

@@ -25,3 +25,18 @@ class NotFittedError(RhiNlpError, ValueError, AttributeError):
 
 class AuditError(RhiNlpError, ValueError):
     """An audit sample does not match its tagged file, or holds invalid labels."""
+
+
+ID_MAX_CHARS = 40
+ID_MAX_WORDS = 4
+
+
+def looks_like_id(value: object) -> bool:
+    """Ids are short codes; a long, wordy value is probably narrative text and is never shown."""
+    s = str(value)
+    return len(s) <= ID_MAX_CHARS and len(s.split()) <= ID_MAX_WORDS
+
+
+def show_id(value: object) -> str:
+    """An id for an error message: quoted if it looks like an id, else withheld."""
+    return repr(str(value)) if looks_like_id(value) else "(a long value, not shown)"

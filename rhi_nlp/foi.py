@@ -16,15 +16,21 @@ import numpy as np
 import pandas as pd
 
 from . import estimate as est
-from .disclosure import DisclosureRule, audit_count_text, disclose
-from .errors import AuditError, InputError
+from .dates import parse_date_column
+from .disclosure import DisclosureRule, audit_count_text, count_text, disclose
+from .errors import AuditError, InputError, show_id
+from .files import same_file
 from .io import parse_label, read_table, write_table
 from .sampling import score_bands, srs, stratified
 from .tagging import STATUS_COL
 from .themes import load_themes, load_unions
 
-AUDIT_COLS = ["audit_design", "audit_unit", "audit_child_col", "audit_theme", "audit_stratum",
-              "audit_inclusion_prob", "audit_population", "audit_source", "audit_seed"]
+# Design columns, the same on every row. Per-row strata and inclusion probabilities are not
+# written (a stratum is a score band, which would show the labeller the model's view): they are
+# recomputed from the tagged file by drawing the sample again, which also checks that the audit
+# holds exactly the rows that were drawn.
+AUDIT_COLS = ["audit_design", "audit_unit", "audit_child_col", "audit_theme", "audit_population",
+              "audit_size", "audit_seed", "audit_source", "audit_ids_sha256"]
 NOT_RECORDED = ("empty", "declined")
 PILOT_PRIOR_WEIGHT = 40
 
@@ -51,12 +57,13 @@ def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
     if missing:
         raise InputError(f"{path}: not a tagged file (missing column {missing[0]!r}); run rhi-nlp tag first")
     if id_col not in df.columns:
-        found = ", ".join(repr(c) for c in df.columns[:12])
-        raise InputError(f"{path}: column {id_col!r} not found (columns found: {found}, ...); pass --id-col")
+        from .io import describe_columns
+
+        raise InputError(f"{path}: column {id_col!r} not found ({describe_columns(list(df.columns))}); pass --id-col")
     df[id_col] = df[id_col].astype(str)
     dup = df[id_col][df[id_col].duplicated()]
     if len(dup):
-        raise InputError(f"{path}: duplicate id {dup.iloc[0]!r} in column {id_col!r}")
+        raise InputError(f"{path}: duplicate id {show_id(dup.iloc[0])} in column {id_col!r}")
     for t in themes:
         df[f"{t}_prob"] = pd.to_numeric(df[f"{t}_prob"], errors="coerce").fillna(0.0).astype(float)
     return Tagged(path=path, df=df.reset_index(drop=True), id_col=id_col, theme_ids=tuple(themes))
@@ -98,6 +105,7 @@ class Period:
     date_col: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+    date_format: str | None = None
 
     def describe(self) -> str:
         if not self.date_col:
@@ -114,57 +122,68 @@ def period_mask(df: pd.DataFrame, period: Period, id_col: str, path: Path) -> np
         return np.ones(len(df), dtype=bool)
     if period.date_col not in df.columns:
         raise InputError(f"{path}: date column {period.date_col!r} not found")
-    raw = df[period.date_col]
-    dates = pd.to_datetime(raw.astype(str).str.strip(), errors="coerce", dayfirst=True, format="mixed")
-    blank = raw.astype(str).str.strip().isin(["", "nan", "NaT", "None"])
-    bad = dates.isna() & ~blank
-    if bad.any():
-        rid = df[id_col].iloc[int(np.flatnonzero(bad)[0])]
-        raise InputError(f"{path}: row id {rid!r}, column {period.date_col!r}: not a date "
-                         f"(use YYYY-MM-DD or DD/MM/YYYY)")
-    if blank.any():
-        rid = df[id_col].iloc[int(np.flatnonzero(blank)[0])]
-        raise InputError(f"{path}: row id {rid!r}, column {period.date_col!r}: the date is empty; "
-                         f"the period of every row must be known")
-    d = dates.dt.date
+    d = parse_date_column(df[period.date_col].tolist(), df[id_col].tolist(), column=period.date_col,
+                          path=path, date_format=period.date_format)
     m = np.ones(len(df), dtype=bool)
     if period.start:
-        m &= (d >= period.start).to_numpy()
+        m &= np.array([x >= period.start for x in d], dtype=bool)
     if period.end:
-        m &= (d <= period.end).to_numpy()
+        m &= np.array([x <= period.end for x in d], dtype=bool)
+    if not m.any():
+        first, last = min(d), max(d)
+        raise InputError(f"{path}: no RHI falls in {period.describe()}; the dates in column "
+                         f"{period.date_col!r} run from {first:%Y-%m-%d} to {last:%Y-%m-%d}")
     return m
+
+
+def check_child_ids(df: pd.DataFrame, child_col: str, id_col: str, path: Path) -> None:
+    """Counting children needs every RHI's child id: blank ids would merge into one child."""
+    blank = df[child_col].astype(str).str.strip().isin(["", "nan", "None", "<NA>", "NaN"])
+    if blank.any():
+        rid = df[id_col].iloc[int(np.flatnonzero(blank.to_numpy())[0])]
+        raise InputError(f"{path}: row id {show_id(rid)} (and {int(blank.sum()) - 1} other row(s)) has no child "
+                         f"id in column {child_col!r}; counting children needs every RHI's child id (blank ids "
+                         f"would be merged into one child)")
 
 
 # --- audit sample ---------------------------------------------------------------------------
 
-def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, design: str = "random",
-                theme: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "narrative",
-                unit: str = "rhi", child_col: str | None = None, labels_from: str | Path | None = None) -> dict:
-    """Draw a reproducible audit sample without replacement from the recorded narratives and
-    write it with empty label columns, the inclusion probabilities and strata."""
-    tagged = load_tagged(tagged_path, id_col=id_col)
-    if text_col not in tagged.df.columns:
-        raise InputError(f"{tagged_path}: column {text_col!r} not found; pass --text-col")
+@dataclass(frozen=True)
+class Drawn:
+    """A sample drawn from a tagged file: the design and the RHI ids it selects."""
+
+    design: object            # sampling.AuditDesign over the units (RHIs or children)
+    unit: str
+    keys: list | None         # child ids, for samples of children
+    rec: pd.DataFrame         # the recorded narratives, in file order
+    ids: list[str]            # the RHI ids drawn (all RHIs of the drawn children for --unit child)
+    unit_index: np.ndarray    # for each drawn RHI, its unit's index in the design
+
+
+def ids_hash(ids) -> str:
+    return hashlib.sha256("\n".join(sorted(map(str, ids))).encode("utf-8")).hexdigest()[:16]
+
+
+def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: int, unit: str,
+          child_col: str | None) -> Drawn:
+    """Draw (or draw again, to check an audit) a reproducible sample of the recorded narratives."""
     if design not in ("random", "stratified"):
         raise InputError(f"--design must be random or stratified, not {design!r}")
     if design == "stratified" and not theme:
         raise InputError("a stratified sample is stratified by one theme's probability: pass --theme")
     if design == "stratified" and unit == "child":
         raise InputError("samples of children are random only: use --design random with --unit child")
-    label_themes = list(tagged.theme_ids)
-    parts: tuple[str, ...] = ()
-    if theme:
-        tid, _, _, parts = resolve_theme(theme)
-        label_themes = list(parts)
+    parts = resolve_theme(theme)[3] if theme else ()
     rec = tagged.recorded.reset_index(drop=True)
+    keys = None
     if unit == "child":
         if not child_col or child_col not in rec.columns:
-            raise InputError(f"--unit child needs --child-col naming a column of {tagged_path}")
+            raise InputError(f"--unit child needs --child-col naming a column of {tagged.path}")
+        check_child_ids(rec, child_col, tagged.id_col, tagged.path)
         groups = rec.groupby(rec[child_col].astype(str), sort=True)
         keys = list(groups.groups)
         f = np.array([1 - np.prod(1 - scores(g, parts or (tagged.theme_ids[0],))) for _, g in groups])
     elif unit == "rhi":
-        keys = None
         f = scores(rec, parts) if parts else np.zeros(len(rec))
     else:
         raise InputError(f"--unit must be rhi or child, not {unit!r}")
@@ -175,26 +194,45 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
     d = stratified(f, size, rng) if design == "stratified" else srs(N, size, rng)
     if unit == "child":
         chosen = {keys[i]: i for i in d.sample}
-        rows = rec[rec[child_col].astype(str).isin(chosen)].copy()
+        rows = rec[rec[child_col].astype(str).isin(chosen)]
         unit_index = rows[child_col].astype(str).map(chosen).to_numpy()
     else:
-        rows = rec.iloc[d.sample].copy()
+        rows = rec.iloc[d.sample]
         unit_index = d.sample
-    out = pd.DataFrame({id_col: rows[id_col].astype(str).to_numpy()})
+    return Drawn(design=d, unit=unit, keys=keys, rec=rec, ids=rows[tagged.id_col].astype(str).tolist(),
+                 unit_index=unit_index)
+
+
+def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, design: str = "random",
+                theme: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "narrative",
+                unit: str = "rhi", child_col: str | None = None, labels_from: str | Path | None = None) -> dict:
+    """Draw a reproducible audit sample without replacement from the recorded narratives and
+    write it with empty label columns and the design (the same on every row). CSV audits are
+    written Excel-safe: a cell Excel would run as a formula starts with an apostrophe."""
+    for src in (tagged_path, labels_from):
+        if src is not None and same_file(src, output):
+            raise InputError(f"{output}: the audit must not overwrite its input file {src}")
+    tagged = load_tagged(tagged_path, id_col=id_col)
+    if text_col not in tagged.df.columns:
+        raise InputError(f"{tagged_path}: column {text_col!r} not found; pass --text-col")
+    drawn = _draw(tagged, size=size, design=design, theme=theme, seed=seed, unit=unit, child_col=child_col)
+    label_themes = list(resolve_theme(theme)[3]) if theme else list(tagged.theme_ids)
+    rows = drawn.rec.set_index(drawn.rec[id_col].astype(str)).loc[drawn.ids]
+    out = pd.DataFrame({id_col: drawn.ids})
     if unit == "child":
         out[child_col] = rows[child_col].astype(str).to_numpy()
     out[text_col] = rows[text_col].to_numpy()
     for t in label_themes:
         out[t] = ""
-    out["audit_design"] = d.design
+    out["audit_design"] = drawn.design.design
     out["audit_unit"] = unit
     out["audit_child_col"] = child_col if unit == "child" else ""
     out["audit_theme"] = theme or ""
-    out["audit_stratum"] = d.strata[unit_index]
-    out["audit_inclusion_prob"] = np.round(d.inclusion[unit_index], 8)
-    out["audit_population"] = N
-    out["audit_source"] = fingerprint(tagged)
+    out["audit_population"] = len(drawn.design.strata)
+    out["audit_size"] = size
     out["audit_seed"] = seed
+    out["audit_source"] = fingerprint(tagged)
+    out["audit_ids_sha256"] = ids_hash(drawn.ids)
     carried = 0
     if labels_from:
         prev = load_audit(labels_from, tagged)
@@ -206,9 +244,10 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
                 out.loc[keep, t] = known[keep].astype(int).astype(str)
                 carried = max(carried, int(keep.sum()))
     out = out.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # order hides the strata
-    write_table(out, output)
-    return {"carried_labels": carried,"rows": len(out), "units": size, "population": N, "design": d.design, "unit": unit,
-            "label_columns": label_themes, "output": str(output)}
+    truncated = write_table(out, output, excel_safe=True)
+    return {"carried_labels": carried, "rows": len(out), "units": size, "population": len(drawn.design.strata),
+            "design": drawn.design.design, "unit": unit, "label_columns": label_themes, "output": str(output),
+            "truncated_cells": truncated}
 
 
 @dataclass
@@ -220,32 +259,72 @@ class Audit:
     theme: str
     N: int
     child_col: str = ""
+    drawn: Drawn | None = None
+
+
+def _first(df: pd.DataFrame, col: str) -> str:
+    v = str(df[col].iloc[0]) if len(df) else ""
+    return "" if v in ("nan", "None") else v
 
 
 def load_audit(path: str | Path, tagged: Tagged) -> Audit:
+    """Read an audit and check it is exactly the sample drawn from this tagged file: no row added,
+    none missing, none duplicated (the sample is drawn again from its design columns)."""
     path = Path(path)
-    df = read_table(path)
+    df = read_table(path, excel_escaped=True)
     id_col = tagged.id_col
+    if "audit_stratum" in df.columns and "audit_ids_sha256" not in df.columns:
+        raise AuditError(f"{path} was drawn by an older rhi-nlp that did not record which rows were drawn; "
+                         f"draw the sample again with rhi-nlp sample (same seed and size give the same rows)")
     missing = [c for c in [id_col] + AUDIT_COLS if c not in df.columns]
     if missing:
         raise AuditError(f"{path}: not an audit sample from rhi-nlp sample (missing column {missing[0]!r})")
+    if not len(df):
+        raise AuditError(f"{path}: the audit has no rows")
     df[id_col] = df[id_col].astype(str)
-    src = set(df["audit_source"].astype(str))
-    if src != {fingerprint(tagged)}:
+    for c in AUDIT_COLS:
+        if df[c].astype(str).nunique() > 1:
+            raise AuditError(f"{path}: column {c!r} differs between rows; it must be the same on every row "
+                             f"(the audit file was edited or combined with another)")
+    dup = df[id_col][df[id_col].duplicated()]
+    if len(dup):
+        raise AuditError(f"{path}: row id {show_id(dup.iloc[0])} appears {int((df[id_col] == dup.iloc[0]).sum())} "
+                         f"times; each drawn row must appear once (remove the copies)")
+    if set(df["audit_source"].astype(str)) != {fingerprint(tagged)}:
         raise AuditError(f"{path} was drawn from another tagged file (or the file was re-tagged or edited "
                          f"since): estimate with the tagged file the sample was drawn from")
     known = set(tagged.df[id_col])
     stray = [i for i in df[id_col] if i not in known]
     if stray:
-        raise AuditError(f"{path}: row id {stray[0]!r} is not in {tagged.path}")
-    design = str(df["audit_design"].iloc[0])
-    unit = str(df["audit_unit"].iloc[0])
-    theme = str(df["audit_theme"].iloc[0]) if str(df["audit_theme"].iloc[0]) not in ("", "nan") else ""
-    child_col = str(df["audit_child_col"].iloc[0]) if unit == "child" else ""
+        raise AuditError(f"{path}: row id {show_id(stray[0])} is not in {tagged.path}")
+    design, unit, theme = _first(df, "audit_design"), _first(df, "audit_unit"), _first(df, "audit_theme")
+    child_col = _first(df, "audit_child_col") if unit == "child" else ""
     if unit == "child" and child_col not in df.columns:
         raise AuditError(f"{path}: audit drawn by child but its child column {child_col!r} is missing")
-    return Audit(path=path, df=df, design=design, unit=unit, theme=theme,
-                 N=int(float(df["audit_population"].iloc[0])), child_col=child_col)
+    try:
+        size, seed = int(float(_first(df, "audit_size"))), int(float(_first(df, "audit_seed")))
+        N = int(float(_first(df, "audit_population")))
+    except ValueError:
+        raise AuditError(f"{path}: the audit_size, audit_seed and audit_population columns must be whole "
+                         f"numbers (the audit file was edited)") from None
+    try:
+        drawn = _draw(tagged, size=size, design=design, theme=theme or None, seed=seed, unit=unit,
+                      child_col=child_col or None)
+    except InputError as exc:
+        raise AuditError(f"{path}: its design columns do not describe a sample of {tagged.path} ({exc})") from None
+    if ids_hash(drawn.ids) != _first(df, "audit_ids_sha256"):
+        raise AuditError(f"{path}: its design columns (size, seed, design, theme) were edited: they no longer "
+                         f"draw the rows recorded when the sample was made; draw the sample again")
+    drawn_set, present = set(drawn.ids), set(df[id_col])
+    added = [i for i in df[id_col] if i not in drawn_set]
+    if added:
+        raise AuditError(f"{path}: row id {show_id(added[0])} was not drawn in this sample ({len(added)} such "
+                         f"row(s)); an audit must hold exactly the drawn rows: remove rows added by hand")
+    lost = [i for i in drawn.ids if i not in present]
+    if lost:
+        raise AuditError(f"{path}: row id {show_id(lost[0])} was drawn but is missing from the audit "
+                         f"({len(lost)} such row(s)); label the whole sample (deleting rows biases the estimate)")
+    return Audit(path=path, df=df, design=design, unit=unit, theme=theme, N=N, child_col=child_col, drawn=drawn)
 
 
 def audit_labels(audit: Audit, parts: tuple[str, ...], id_col: str) -> pd.Series:
@@ -298,18 +377,22 @@ def _calibration_set(model_dir: str | Path | None, parts: tuple[str, ...]):
     ids = list(clf.theme_ids_)
     if any(p not in ids for p in parts):
         return None, None, None
-    probs = np.column_stack([clf.calibrators_[ids.index(p)].predict(clf.oof_scores_[:, ids.index(p)]) for p in parts])
+    probs = np.column_stack([clf.calibrate(ids.index(p), clf.oof_scores_[:, ids.index(p)]) for p in parts])
     labels = clf.oof_labels_[:, [ids.index(p) for p in parts]]
     thr = clf.thresholds_[ids.index(parts[0])] if len(parts) == 1 else 0.5
     return 1 - np.prod(1 - probs, axis=1), labels.max(axis=1), thr
+
+
+def check_confidence(confidence: float) -> None:
+    if not (isinstance(confidence, (int, float)) and 0.5 < confidence < 1):
+        raise InputError(f"--confidence must be between 0.5 and 1, e.g. 0.95 (got {confidence})")
 
 
 def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None, audit_path: str | Path | None = None,
                     confidence: float = 0.95, period: Period = Period(), by: str | None = None,
                     unit: str = "rhi", child_col: str | None = None, id_col: str = "id",
                     model_dir: str | Path | None = None, seed: int = 0) -> list[ThemeResult]:
-    if not 0.5 < confidence < 1:
-        raise InputError(f"--confidence must be between 0.5 and 1 (e.g. 0.95), got {confidence}")
+    check_confidence(confidence)
     alpha = 1 - confidence
     tagged = load_tagged(tagged_path, id_col=id_col)
     audit = load_audit(audit_path, tagged) if audit_path else None
@@ -317,6 +400,8 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
         raise InputError(f"--unit must be rhi or child, not {unit!r}")
     if unit == "child" and (not child_col or child_col not in tagged.df.columns):
         raise InputError(f"--unit child needs --child-col naming a column of {tagged.path}")
+    if unit == "child":
+        check_child_ids(tagged.df, child_col, id_col, tagged.path)
     if audit and unit == "child" and audit.unit != "child":
         raise AuditError(f"{audit.path} was drawn by RHI; counting children needs an audit drawn by child "
                          f"(rhi-nlp sample --unit child --child-col {child_col})")
@@ -339,10 +424,17 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
             rec_mask = ~sub[STATUS_COL].isin(NOT_RECORDED)
             rec = sub[rec_mask]
             n_not = int((~rec_mask).sum())
-            if unit == "child":
+            if not len(rec):
+                r = (est.Estimate(point=0.0, lower=0.0, upper=0.0, method="no recorded narratives", N=0,
+                                  model_only=audit is None, confidence=confidence),
+                     ["No narrative is recorded in this period or group, so the count is 0."], None)
+                n_total_units = len(sub) if unit == "rhi" else sub[child_col].nunique()
+                not_rec_units = n_total_units
+            elif unit == "child":
                 r = _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_dir, seed)
-                n_total_units = rec[child_col].nunique()
-                not_rec_units = sub.loc[~rec_mask, child_col].nunique()
+                n_total_units = rec[child_col].astype(str).nunique()
+                # children with no recorded narrative at all in this period/group
+                not_rec_units = len(set(sub.loc[~rec_mask, child_col].astype(str)) - set(rec[child_col].astype(str)))
             else:
                 r = _estimate_rhis(parts, tagged, rec, audit, alpha, model_dir, seed)
                 n_total_units, not_rec_units = len(sub), n_not
@@ -399,12 +491,9 @@ def _estimate_rhis(parts, tagged, rec, audit, alpha, model_dir, seed):
         notes.append(f"Domain estimate: {len(sample)} of the audited narratives fall in this period or group; "
                      f"the interval is conditional on that number.")
     if audit.design == "stratified":
-        strata_all = score_bands(scores(tagged.recorded, resolve_theme(audit.theme)[3]),
-                                 int(audit.df["audit_stratum"].astype(int).max()) + 1)
-        stored = audit.df.set_index(tagged.id_col)["audit_stratum"].astype(int)
-        if any(strata_all[pos[i]] != stored.loc[i] for i in in_dom):
-            raise AuditError(f"{audit.path}: the strata no longer match the tagged file's probabilities")
-        e = est.stratified_estimate(f, strata_all, sample, y, alpha=alpha)
+        # strata of the whole file (stratified audits estimate for the whole file only), from the
+        # sample drawn again in load_audit
+        e = est.stratified_estimate(f, audit.drawn.design.strata, sample, y, alpha=alpha)
     else:
         e = est.difference_estimate(f, sample, y, alpha=alpha)
     return e, notes + _guard_note(e), None
@@ -466,6 +555,7 @@ def _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_dir, s
 
 def plan(tagged_path: str | Path, *, half_width: float, theme: str = "parental_conflict", confidence: float = 0.95,
          id_col: str = "id", pilot: str | Path | None = None) -> dict:
+    check_confidence(confidence)
     tagged = load_tagged(tagged_path, id_col=id_col)
     tid, name, _, parts = resolve_theme(theme)
     rec = tagged.recorded
@@ -509,27 +599,37 @@ def plan(tagged_path: str | Path, *, half_width: float, theme: str = "parental_c
 # --- rendering to dicts ----------------------------------------------------------------------
 
 def result_to_dict(r: ThemeResult, rule: DisclosureRule = DisclosureRule()) -> dict:
+    """Published figures for one result. A suppressed row keeps nothing that would undo the
+    suppression: no unrounded figures, and no denominator when the group itself is small."""
     e = r.estimate
     d = disclose(e.point, e.lower, e.upper, e.N, rule)
     unit_word = "children" if r.unit == "child" else "RHIs"
-    return {
+    small_group = d.reason == "small group"
+    row = {
         "theme": r.theme, "name": r.name, "definition": r.definition, "group": r.group,
         "estimate": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high,
         "display": {"estimate": d.text_estimate, "ci_low": d.text_low, "ci_high": d.text_high,
-                    "audited_positives": audit_count_text(e.x, rule) if e.x is not None else None},
+                    "denominator": d.text_denominator,
+                    "not_recorded": count_text(r.n_not_recorded, rule),
+                    "audited_positives": audit_count_text(e.x, rule) if e.x is not None and not d.suppressed else None},
         "share_percent": d.share, "confidence": round(e.confidence, 4),
         "interval_kind": "model-based range" if e.model_only else "confidence interval",
-        "n_total": e.N, "n_audited": e.n, "method": e.method, "model_only": e.model_only,
-        "suppressed": d.suppressed, "unit": unit_word, "period": r.period,
-        "rows_in_period": r.n_rows_total, "not_recorded": r.n_not_recorded,
+        "n_total": None if small_group else e.N, "n_audited": e.n, "method": e.method, "model_only": e.model_only,
+        "suppressed": d.suppressed, "suppression_reason": d.reason, "unit": unit_word, "period": r.period,
+        "rows_in_period": None if small_group else r.n_rows_total,
+        "not_recorded": None if small_group or 0 < r.n_not_recorded < rule.threshold else r.n_not_recorded,
         "notes": r.notes, "shift_check": r.shift,
-        "unrounded": {"estimate": round(e.point, 2), "ci_low": e.lower, "ci_high": e.upper,
-                      "share": round(e.point / e.N, 4) if e.N else None, "audited_positives": e.x,
-                      **({"model_based_range_sd": e.details} if e.model_only else {})},
+        "unrounded": None if d.suppressed else {
+            "estimate": round(e.point, 2), "ci_low": e.lower, "ci_high": e.upper,
+            "share": round(e.point / e.N, 4) if e.N else None, "audited_positives": e.x,
+            **({"model_based_range_sd": e.details} if e.model_only else {})},
         "disclosure": {"threshold": rule.threshold, "rounding_base": rule.base,
-                       "rule": "estimates and limits below the threshold shown as 'fewer than'; rounded to "
-                               "the base; interval limits rounded outward"},
+                       "rule": "estimates, limits and denominators below the threshold shown as 'fewer than'; "
+                               "groups smaller than the threshold, or where fewer than the threshold lack the "
+                               "theme, withheld (c); rounded to the base; interval limits rounded outward and "
+                               "never beyond the group's size"},
     }
+    return row
 
 
 def secondary_suppression(rows: list[dict]) -> None:
@@ -545,6 +645,7 @@ def secondary_suppression(rows: list[dict]) -> None:
             rest = sorted((r for r in items if not r["suppressed"]), key=lambda r: r["unrounded"]["estimate"])
             if rest:
                 r = rest[0]
-                r.update(estimate=None, ci_low=None, ci_high=None, share_percent=None, suppressed=True)
-                r["display"].update(estimate="c", ci_low="c", ci_high="c")
+                r.update(estimate=None, ci_low=None, ci_high=None, share_percent=None, suppressed=True,
+                         suppression_reason="secondary", unrounded=None)
+                r["display"].update(estimate="c", ci_low="c", ci_high="c", audited_positives=None)
                 r["notes"] = r["notes"] + ["Suppressed (c) to protect another group's small count."]

@@ -1,15 +1,16 @@
 """Reading narrative exports and writing results: CSV, Excel (.xlsx) and Parquet.
 
-Reading streams in chunks so memory does not grow with the file. Writing goes to a temporary
-file beside the target, renamed into place only when complete: a failed run leaves no output.
-Errors name the file, row and column, never the narrative text.
+Reading streams in chunks so memory does not grow with the file. Writing goes to a part file beside
+the target, renamed into place only when complete (:mod:`rhi_nlp.files`): a failed or killed run
+leaves no output. Every string round-trips exactly through each format (:mod:`rhi_nlp.cells`).
+Errors name the file, row and column, never a cell's content: library errors are caught here and
+only their kind (and, for CSV parse errors, the line number) is reported.
 """
 
 from __future__ import annotations
 
 import codecs
-import os
-import tempfile
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,10 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import cells
 from .errors import InputError
+from .files import new_part, publish
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+KIND_NAME = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
 EXCEL_CELL_LIMIT = 32_767
+EXCEL_MAX_ROWS = 1_048_576
+HEADER_MAX_CHARS = 64
+HEADER_MAX_WORDS = 8
 
 
 def file_format(path: str | Path, *, role: str = "input") -> str:
@@ -32,36 +39,132 @@ def file_format(path: str | Path, *, role: str = "input") -> str:
                      f"use .csv, .xlsx or .parquet")
 
 
-def detect_encoding(path: Path, encoding: str | None) -> tuple[str, str | None]:
-    """Return (encoding, note). UTF-8 (with or without BOM) is checked by streaming the file;
-    a file that is not UTF-8 is read as Windows-1252, the usual encoding of a CSV saved by Excel."""
+# --- encodings ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Encoding:
+    name: str
+    errors: str = "strict"
+    note: str | None = None
+
+
+def detect_encoding(path: Path, encoding: str | None) -> Encoding:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, or the user's ``--encoding``. A UTF-8 file
+    with a few Windows-1252 bytes is read as UTF-8 with those bytes decoded one by one (a note
+    says where); a file with no valid UTF-8 at all decodes the same way, as Windows-1252."""
     if encoding:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise InputError(f"unknown --encoding {encoding!r}; try utf-8 or cp1252") from None
-        return encoding, None
-    decoder = codecs.getincrementaldecoder("utf-8")()
+            raise InputError(f"unknown --encoding {encoding!r}; try utf-8, cp1252 or utf-16") from None
+        return Encoding(encoding)
     with open(path, "rb") as fh:
-        offset = 0
+        head = fh.read(4096)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return Encoding("utf-16")
+    if head and head.count(b"\x00") > len(head) // 4:
+        raise InputError(f"{path}: looks like UTF-16 text without a byte-order mark; pass --encoding "
+                         f"utf-16-le (or utf-16-be), or save the file as CSV UTF-8")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    bad, first_line, lines, offset = 0, None, 1, 0
+    with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                where = offset + exc.start
-                return "cp1252", (f"{path} is not UTF-8 (first non-UTF-8 byte at offset {where}); "
-                                  f"read it as Windows-1252. Pass --encoding to choose another.")
+            pos = 0
+            while True:
+                try:
+                    decoder.decode(block[pos:])
+                    break
+                except UnicodeDecodeError as exc:
+                    bad += 1
+                    if first_line is None:
+                        first_line = lines + block[:pos + exc.start].count(b"\n")
+                    pos += exc.end
+                    decoder.reset()
+            lines += block.count(b"\n")
             offset += len(block)
-    return "utf-8-sig", None
+    if not bad:
+        return Encoding("utf-8-sig")
+    note = (f"{path}: {bad} byte(s) are not UTF-8 (the first on line {first_line}); they were read as "
+            f"Windows-1252 characters (e.g. curly quotes pasted from Word) and the rest as UTF-8. "
+            f"Pass --encoding to read the whole file another way.")
+    return Encoding("utf-8-sig", cells.FALLBACK_ERRORS, note)
 
 
-def _read_error(path: Path, kind: str, exc: Exception) -> InputError:
-    # Only the exception type and safe parser details: never echo cell contents.
+# --- errors ---------------------------------------------------------------------------------
+
+_LINE = re.compile(r"\bline (\d+)")
+
+
+def _read_error(path: Path, kind: str, exc: BaseException) -> InputError:
+    """Describe a library's reading error without its message, which may quote cell values."""
     name = type(exc).__name__
-    safe = {"ParserError", "BadZipFile", "ArrowInvalid", "InvalidFileException", "EmptyDataError"}
-    detail = f": {str(exc)[:160]}" if name in safe else ""
-    return InputError(f"cannot read {path} as {kind} ({name}{detail}); check the file is a valid "
-                      f"{kind} file and not open or locked in another program")
+    where = ""
+    m = _LINE.search(str(exc)) if name in ("ParserError", "Error") else None
+    if m:
+        where = f" near line {m.group(1)}"
+    if isinstance(exc, PermissionError):
+        return InputError(f"{path}: permission denied: cannot read the file")
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError(f"cannot read {path} with the chosen encoding ({exc.encoding}, byte offset "
+                          f"{exc.start}); try --encoding cp1252 or utf-16")
+    return InputError(f"cannot read {path} as {KIND_NAME[kind]} ({name}{where}); check the file is a valid "
+                      f"{KIND_NAME[kind]} file and not open or locked in another program")
+
+
+def looks_like_header(names: list) -> bool:
+    """A header row names columns: short labels, not sentences from a narrative."""
+    return all(isinstance(n, str) and len(n) <= HEADER_MAX_CHARS and len(n.split()) <= HEADER_MAX_WORDS
+               for n in names)
+
+
+def describe_columns(names: list) -> str:
+    if not looks_like_header(names):
+        return "the first row does not look like a header (it holds long text); the file needs a header row"
+    return "columns found: " + (", ".join(repr(c) for c in names[:40]) or "(none)") + (" ..." if len(names) > 40 else "")
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def _xlsx_rows(path: Path, sheet: str | None) -> tuple[list[str], Iterator[list]]:
+    """Header and a row iterator of the chosen sheet; text cells decoded, blank cells as ''."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    names = wb.sheetnames
+    if sheet is None and len(names) > 1:
+        wb.close()
+        raise InputError(f"{path} has {len(names)} sheets ({', '.join(repr(n) for n in names)}); "
+                         f"pass --sheet to say which one holds the narratives")
+    if sheet is not None and sheet not in names:
+        wb.close()
+        raise InputError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(repr(n) for n in names)})")
+    ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None or all(v is None for v in header):
+        wb.close()
+        raise InputError(f"{path}: the sheet {ws.title!r} is empty")
+    while header and header[-1] is None:
+        header = header[:-1]
+    cols = [cells.ooxml_unescape(c) if isinstance(c, str) else (f"column_{i + 1}" if c is None else str(c))
+            for i, c in enumerate(header)]
+    width = len(cols)
+
+    def gen() -> Iterator[list]:
+        try:
+            for n, row in enumerate(rows, start=2):
+                if row is None or all(v is None for v in row):
+                    continue
+                if len(row) > width and any(v is not None for v in row[width:]):
+                    raise InputError(f"{path}: row {n} has values beyond the last named column "
+                                     f"(column {width + 1}); give every column a header")
+                out = [cells.ooxml_unescape(v) if isinstance(v, str) else ("" if v is None else v)
+                       for v in row[:width]]
+                yield out + [""] * (width - len(out))
+        finally:
+            wb.close()
+
+    return cols, gen()
 
 
 @dataclass
@@ -73,6 +176,7 @@ class TableReader:
     text_col: str
     chunk_size: int = 500
     encoding: str | None = None
+    sheet: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -82,33 +186,45 @@ class TableReader:
             raise InputError(f"{self.path}: file not found")
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder, not a file")
+        if self.id_col == self.text_col:
+            raise InputError(f"--id-col and --text-col both name {self.id_col!r}; the id and the narrative "
+                             f"must be different columns")
+        if self.sheet is not None and self.kind != "xlsx":
+            raise InputError(f"--sheet applies to Excel files only, not {self.path}")
+        self._enc = Encoding("utf-8")
         if self.kind == "csv":
-            self.encoding, note = detect_encoding(self.path, self.encoding)
-            if note:
-                self.notes.append(note)
+            try:
+                self._enc = detect_encoding(self.path, self.encoding)
+            except PermissionError:
+                raise InputError(f"{self.path}: permission denied: cannot read the file") from None
+            if self._enc.note:
+                self.notes.append(self._enc.note)
 
-    def _check_columns(self, columns: list[str]) -> None:
+    def _check_columns(self, columns: list) -> None:
         missing = [c for c in (self.id_col, self.text_col) if c not in columns]
         if missing:
             opts = {self.id_col: "--id-col", self.text_col: "--text-col"}
-            found = ", ".join(repr(c) for c in columns) or "(none)"
-            raise InputError(f"{self.path}: column {missing[0]!r} not found (columns found: {found}); "
+            raise InputError(f"{self.path}: column {missing[0]!r} not found ({describe_columns(columns)}); "
                              f"pass {opts[missing[0]]} to name the right column")
+        for c in (self.id_col, self.text_col):
+            if columns.count(c) > 1:
+                raise InputError(f"{self.path}: the header names column {c!r} {columns.count(c)} times; "
+                                 f"rename the duplicates")
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         try:
             yield from getattr(self, f"_iter_{self.kind}")()
         except InputError:
             raise
-        except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
-            raise _read_error(self.path, self.kind.upper() if self.kind != "xlsx" else "Excel", exc) from None
-        except Exception as exc:  # pyarrow, openpyxl and zipfile raise their own types
+        except (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError):
+            raise
+        except Exception as exc:  # pandas, pyarrow, openpyxl and zipfile raise their own types
             raise _read_error(self.path, self.kind, exc) from None
 
     def _iter_csv(self) -> Iterator[pd.DataFrame]:
         first, rows = True, 0
-        with pd.read_csv(self.path, dtype=str, keep_default_na=False, na_values=[],
-                         encoding=self.encoding, chunksize=self.chunk_size) as reader:
+        with pd.read_csv(self.path, dtype=str, keep_default_na=False, na_values=[], encoding=self._enc.name,
+                         encoding_errors=self._enc.errors, chunksize=self.chunk_size) as reader:
             for chunk in reader:
                 if first:
                     self._check_columns(list(chunk.columns))
@@ -116,6 +232,8 @@ class TableReader:
                 if len(chunk):
                     rows += len(chunk)
                     yield chunk
+        if first:
+            raise InputError(f"{self.path}: the file is empty")
         if not rows:
             raise InputError(f"{self.path}: the file has a header but no rows")
 
@@ -128,114 +246,211 @@ class TableReader:
             yield batch.to_pandas(types_mapper=pd.ArrowDtype)
 
     def _iter_xlsx(self) -> Iterator[pd.DataFrame]:
-        from openpyxl import load_workbook
-
-        wb = load_workbook(self.path, read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            rows = ws.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                raise InputError(f"{self.path}: the first sheet is empty")
-            cols = [str(c) if c is not None else f"column_{i + 1}" for i, c in enumerate(header)]
-            self._check_columns(cols)
-            buf = []
-            for row in rows:
-                if row is None or all(v is None for v in row):
-                    continue
-                buf.append(list(row) + [None] * (len(cols) - len(row)))
-                if len(buf) >= self.chunk_size:
-                    yield pd.DataFrame(buf, columns=cols, dtype=object)
-                    buf = []
-            if buf:
+        cols, rows = _xlsx_rows(self.path, self.sheet)
+        self._check_columns(cols)
+        buf = []
+        for row in rows:
+            buf.append(row)
+            if len(buf) >= self.chunk_size:
                 yield pd.DataFrame(buf, columns=cols, dtype=object)
-        finally:
-            wb.close()
+                buf = []
+        if buf:
+            yield pd.DataFrame(buf, columns=cols, dtype=object)
 
+
+def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
+               excel_escaped: bool = False) -> pd.DataFrame:
+    """Read a whole (small) table: labelled files, audit samples, tagged files for estimation.
+    ``excel_escaped``: the file was written Excel-safe (audit files); undo the apostrophes."""
+    path = Path(path)
+    kind = file_format(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    try:
+        if kind == "csv":
+            enc = detect_encoding(path, encoding)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=enc.name,
+                             encoding_errors=enc.errors)
+            if excel_escaped:
+                df.columns = [cells.excel_unescape(c) for c in df.columns]
+                for c in df.columns:
+                    df[c] = df[c].map(cells.excel_unescape)
+            return df
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        cols, rows = _xlsx_rows(path, sheet)
+        return pd.DataFrame(list(rows), columns=cols, dtype=object)
+    except InputError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty") from None
+    except Exception as exc:
+        raise _read_error(path, kind, exc) from None
+
+
+# --- writing --------------------------------------------------------------------------------
 
 class TableWriter:
-    """Append DataFrame chunks to a temporary file; ``commit()`` renames it into place."""
+    """Append DataFrame chunks to a part file; ``commit()`` renames it into place.
 
-    def __init__(self, path: str | Path):
+    ``excel_safe`` (CSV): escape cells Excel would run as formulas with a leading apostrophe.
+    ``.xlsx`` cells are always written as text cells, never as formulas."""
+
+    def __init__(self, path: str | Path, *, excel_safe: bool = False):
         self.path = Path(path)
         self.kind = file_format(self.path, role="output")
-        parent = self.path.parent if str(self.path.parent) else Path(".")
-        if not parent.exists():
-            raise InputError(f"{self.path}: the folder {parent} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: is a folder; name a file")
+        self.excel_safe = excel_safe
+        self.tmp = new_part(self.path)
         self._started = False
         self._pq = None
+        self._schema = None
         self._wb = None
+        self._rows = 0
         self.truncated_cells = 0
 
     def write(self, df: pd.DataFrame) -> None:
-        getattr(self, f"_write_{self.kind}")(df)
+        try:
+            getattr(self, f"_write_{self.kind}")(df)
+        except InputError:
+            raise
+        except PermissionError:
+            raise InputError(f"{self.path}: permission denied while writing") from None
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write ({exc.strerror or type(exc).__name__}); check the "
+                             f"disk has space and the folder is writable") from None
         self._started = True
+        self._rows += len(df)
 
     def _write_csv(self, df: pd.DataFrame) -> None:
+        if self.excel_safe:
+            df = df.copy()
+            df.columns = [cells.excel_escape(str(c)) for c in df.columns]
+            for c in df.columns:
+                if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
+                    df[c] = df[c].map(lambda v: cells.excel_escape(v) if isinstance(v, str) else v)
+        # \r\n line ends make the writer quote any field holding a bare \r, so it reads back whole
         df.to_csv(self.tmp, mode="a" if self._started else "w", header=not self._started,
-                  index=False, encoding="utf-8")
+                  index=False, encoding="utf-8", lineterminator="\r\n")
+
+    def _parquet_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Object columns (mixed types from Excel, or blank for the first rows) become text."""
+        import pyarrow as pa
+
+        out = df.copy()
+        for c in out.columns:
+            if out[c].dtype == object:
+                out[c] = pd.array([cells.to_text(v) for v in out[c]], dtype=pd.ArrowDtype(pa.string()))
+        return out
 
     def _write_parquet(self, df: pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        frame = self._parquet_frame(df)
         if self._pq is None:
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            self._schema = table.schema
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            self._schema = pa.schema(fields)
+            table = table.cast(self._schema)
             self._pq = pq.ParquetWriter(self.tmp, self._schema)
         else:
-            table = pa.Table.from_pandas(df, schema=self._schema, preserve_index=False)
+            try:
+                table = pa.Table.from_pandas(frame, preserve_index=False).cast(self._schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                bad = next((f.name for f in self._schema
+                            if f.name in frame.columns and not _castable(frame[f.name], f.type)), "?")
+                raise InputError(f"{self.path}: column {bad!r} changes type after row {self._rows + 1} "
+                                 f"(Parquet needs one type per column); write .csv or .xlsx, or clean the "
+                                 f"column in the export") from None
         self._pq.write_table(table)
 
     def _write_xlsx(self, df: pd.DataFrame) -> None:
         from openpyxl import Workbook
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+        if self._rows + len(df) + 1 > EXCEL_MAX_ROWS:
+            raise InputError(f"{self.path}: an .xlsx sheet holds at most {EXCEL_MAX_ROWS:,} rows including "
+                             f"the header; write .csv or .parquet for this many rows")
         if self._wb is None:
             self._wb = Workbook(write_only=True)
             self._ws = self._wb.create_sheet("tagged")
-            self._ws.append([str(c) for c in df.columns])
+            self._ws.append([self._text_cell(str(c)) for c in df.columns])
+        names = [str(c) for c in df.columns]
         for row in df.itertuples(index=False, name=None):
             out = []
-            for v in row:
-                if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-                    out.append(None)
-                    continue
-                if isinstance(v, str):
-                    v = ILLEGAL_CHARACTERS_RE.sub(" ", v)
-                    if len(v) > EXCEL_CELL_LIMIT:
-                        v = v[:EXCEL_CELL_LIMIT]
-                        self.truncated_cells += 1
-                out.append(v)
+            for name, v in zip(names, row):
+                try:
+                    v = cells.to_xlsx(v)
+                except cells.BinaryCellError:
+                    raise InputError(f"{self.path}: column {name!r} holds binary data, which an .xlsx "
+                                     f"cell cannot hold; write .parquet, or drop the column") from None
+                out.append(self._text_cell(v) if isinstance(v, str) else v)
             self._ws.append(out)
 
+    def _text_cell(self, value: str):
+        """A text cell (never a formula or an error code), escaped for XML, within Excel's limit."""
+        from openpyxl.cell import WriteOnlyCell
+
+        escaped = cells.ooxml_escape(value)
+        if len(escaped) > EXCEL_CELL_LIMIT:
+            self.truncated_cells += 1
+            while len(escaped) > EXCEL_CELL_LIMIT:
+                value = value[:len(value) - (len(escaped) - EXCEL_CELL_LIMIT)]
+                escaped = cells.ooxml_escape(value)
+        cell = WriteOnlyCell(self._ws, value=None)
+        cell._value = escaped
+        cell.data_type = "s"
+        return cell
+
     def commit(self) -> None:
-        if self._pq is not None:
-            self._pq.close()
-        if self._wb is not None:
-            self._wb.save(self.tmp)
-        os.replace(self.tmp, self.path)
+        try:
+            if self._pq is not None:
+                self._pq.close()
+            if self._wb is not None:
+                self._wb.save(self.tmp)
+        except PermissionError:
+            raise InputError(f"{self.path}: permission denied while writing") from None
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write ({exc.strerror or type(exc).__name__})") from None
+        publish(self.tmp, self.path)
 
     def abort(self) -> None:
         try:
             if self._pq is not None:
                 self._pq.close()
+        except Exception:  # the part is removed below whatever state the writer is in
+            pass
         finally:
             self.tmp.unlink(missing_ok=True)
 
 
+def _castable(series: pd.Series, typ) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.array(series, from_pandas=True).cast(typ)
+        return True
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
+
+
 @contextmanager
-def atomic_writer(path: str | Path) -> Iterator[TableWriter]:
-    writer = TableWriter(path)
+def atomic_writer(path: str | Path, *, excel_safe: bool = False) -> Iterator[TableWriter]:
+    writer = TableWriter(path, excel_safe=excel_safe)
     try:
         yield writer
     except BaseException:
         writer.abort()
         raise
-    writer.commit()
+    try:
+        writer.commit()
+    finally:
+        writer.tmp.unlink(missing_ok=True)
 
 
 def parse_label(value: object) -> int | None:
@@ -249,25 +464,8 @@ def parse_label(value: object) -> int | None:
     return int(s) if s in ("0", "1") else -1
 
 
-def read_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
-    """Read a whole (small) table: labelled files, audit samples, tagged files for estimation."""
-    path = Path(path)
-    kind = file_format(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    try:
-        if kind == "csv":
-            enc, _ = detect_encoding(path, encoding)
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=enc)
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_excel(path, dtype=object)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise _read_error(path, kind, exc) from None
-
-
-def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    with atomic_writer(path) as w:
+def write_table(df: pd.DataFrame, path: str | Path, *, excel_safe: bool = False) -> int:
+    """Write a whole table atomically; return the number of cells cut at Excel's limit."""
+    with atomic_writer(path, excel_safe=excel_safe) as w:
         w.write(df)
+    return w.truncated_cells

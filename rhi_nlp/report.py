@@ -7,6 +7,7 @@ import base64
 import html
 import io
 import json
+import re
 from pathlib import Path
 
 PLAIN_METHOD = {
@@ -39,17 +40,23 @@ def _method_key(r: dict) -> str:
     return "difference"
 
 
+WITHHELD_REASON = {
+    "secondary": "the figure is withheld (c) to protect a small count in another group",
+    "small group": "the figure is withheld (c) because the group is small",
+    "nearly all": "the figure is withheld (c) because nearly all of this group would be identified",
+}
+
+
 def sentence(r: dict) -> str:
     """One FOI-ready sentence with the figure, its interval, what was counted and the method."""
     d = r["display"]
     conf = f"{round(r['confidence'] * 100):d}%"
     unit = r["unit"]
     scope = f" in the group '{r['group']}'" if r["group"] is not None else ""
-    denom = (f"Of {r['n_total']:,} {unit} with a recorded narrative{scope} ({r['period']}; "
-             f"{r['not_recorded']:,} not recorded: blank or declined)")
-    if r["suppressed"] and d["estimate"] == "c":
-        fig = "the figure is withheld (c) to protect a small count in another group"
-        return f"{denom}, {fig}."
+    denom = (f"Of {d['denominator']} {unit} with a recorded narrative{scope} ({r['period']}; "
+             f"{d['not_recorded']} not recorded: blank or declined)")
+    if r["suppressed"] and r.get("suppression_reason") in WITHHELD_REASON:
+        return f"{denom}, {WITHHELD_REASON[r['suppression_reason']]}."
     if r["suppressed"]:
         fig = f"an estimated {d['estimate']} recorded {r['name'].lower()}"
         return f"{denom}, {fig} (the exact figure is withheld because it is small)."
@@ -89,19 +96,30 @@ def render_text(results: list[dict]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md(text: object) -> str:
+    """Text for Markdown: HTML escaped (a renderer would run <script>), Markdown punctuation
+    backslash-escaped, line breaks flattened (a heading or table cell is one line)."""
+    flat = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
 def render_markdown(results: list[dict], title: str = "Return Home Interviews: themes recorded") -> str:
     grouped = any(r["group"] is not None for r in results)
     head = "| theme |" + (" group |" if grouped else "") + " estimate | interval | kind | audited |"
-    lines = [f"# {title}", "", head, "|" + "---|" * (head.count("|") - 1)]
+    lines = [f"# {md(title)}", "", head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         d = r["display"]
-        lines.append(f"| {r['name']} |" + (f" {r['group'] or 'all'} |" if grouped else "") +
-                     f" {d['estimate']} | {d['ci_low']} to {d['ci_high']} | {r['interval_kind']} | {r['n_audited'] or 'no'} |")
+        lines.append(f"| {md(r['name'])} |" + (f" {md(r['group'] or 'all')} |" if grouped else "") +
+                     f" {md(d['estimate'])} | {md(d['ci_low'])} to {md(d['ci_high'])} | {md(r['interval_kind'])} | "
+                     f"{r['n_audited'] or 'no'} |")
     lines.append("")
     for r in results:
-        lines += [f"## {r['name']}" + (f" ({r['group']})" if r["group"] is not None else ""), ""]
+        lines += [f"## {md(r['name'])}" + (f" ({md(r['group'])})" if r["group"] is not None else ""), ""]
         for part in paragraph_parts(r):
-            lines += [part, ""]
+            lines += [md(part), ""]
     return "\n".join(lines)
 
 
@@ -111,6 +129,13 @@ def chart_png(results: list[dict], title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # titles and group names are the user's text: never mathtext ('$' would start a formula)
+    with plt.rc_context({"text.parse_math": False}):
+        return _chart_png(results, title, plt)
+
+
+def _chart_png(results: list[dict], title: str, plt) -> bytes:
+
     rows = [r for r in results if r["group"] is None][::-1]
     fig, ax = plt.subplots(figsize=(9, 0.48 * len(rows) + 1.9), dpi=120)
     colours = {"audited": "#1d4e89", "model": "#b35c00"}
@@ -118,7 +143,8 @@ def chart_png(results: list[dict], title: str) -> bytes:
     for k, r in enumerate(rows):
         c = colours["model" if r["model_only"] else "audited"]
         if r["suppressed"]:
-            ax.text(0, k, "  fewer than 5 (withheld)", va="center", fontsize=9, color="#555555")
+            why = "withheld (c)" if r.get("suppression_reason") != "small count" else f"{r['display']['estimate']} (withheld)"
+            ax.text(0, k, "  " + why, va="center", fontsize=9, color="#555555")
             continue
         lo = r["ci_low"] if r["ci_low"] is not None else 0
         hi = r["ci_high"]
@@ -152,7 +178,7 @@ def chart_png(results: list[dict], title: str) -> bytes:
     fig.text(0.01, 0.005, "Source: RHI narratives, tagged by rhi-nlp; audited estimates combine hand labels "
              "with model probabilities.", fontsize=7.5, color="#666666")
     if rows:
-        ax.set_title(f"{rows[0]['n_total']:,} {unit} with a recorded narrative; period: {rows[0]['period']}.\n"
+        ax.set_title(f"{rows[0]['display']['denominator']} {unit} with a recorded narrative; period: {rows[0]['period']}.\n"
                      f"Figures rounded to the nearest 5; interval limits rounded outwards; below 5 withheld.",
                      loc="left", fontsize=8.5, color="#444444")
     fig.tight_layout()
@@ -196,21 +222,23 @@ img {{ max-width: 100%; margin: 1rem 0; }} .note {{ color: #505a5f; font-size: .
 
 def write_report(results: list[dict], out_dir: str | Path, title: str) -> dict:
     """Write report.md, report.html, chart.png and estimates.json into out_dir (each atomically)."""
-    import os
-    import tempfile
+    from .errors import InputError
+    from .files import write_bytes
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{out_dir}: is a file; -o names the folder for the report") from None
+    except PermissionError:
+        raise InputError(f"{out_dir}: permission denied: cannot create the report folder") from None
     png = chart_png(results, title)
     files = {"report.md": render_markdown(results, title).encode("utf-8"),
              "report.html": render_html(results, title, png).encode("utf-8"),
              "chart.png": png,
              "estimates.json": (json.dumps({"title": title, "themes": _themes_obj(results)}, indent=2) + "\n").encode("utf-8")}
     for name, data in files.items():
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out_dir / name)
+        write_bytes(out_dir / name, data)
     return {name: str(out_dir / name) for name in files}
 
 

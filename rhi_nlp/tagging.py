@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, looks_like_id
+from .files import same_file
 from .features import iter_records
 from .io import TableReader, atomic_writer
 from .nlp import MAX_CHARS, build_pipeline
@@ -96,7 +97,7 @@ class Tagger:
         return out, truncated
 
 
-def count_rows(path: str | Path, encoding: str | None = None) -> int | None:
+def count_rows(path: str | Path, encoding: str | None = None, sheet: str | None = None) -> int | None:
     """Row count for a progress bar, by a streaming pass or file metadata (None when unknown)."""
     path = Path(path)
     try:
@@ -106,8 +107,8 @@ def count_rows(path: str | Path, encoding: str | None = None) -> int | None:
 
             from .io import detect_encoding
 
-            enc, _ = detect_encoding(path, encoding)
-            with open(path, newline="", encoding=enc, errors="replace") as fh:
+            enc = detect_encoding(path, encoding)
+            with open(path, newline="", encoding=enc.name, errors="replace") as fh:
                 return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
         if suffix == ".parquet":
             import pyarrow.parquet as pq
@@ -117,7 +118,7 @@ def count_rows(path: str | Path, encoding: str | None = None) -> int | None:
             from openpyxl import load_workbook
 
             wb = load_workbook(path, read_only=True)
-            n = (wb.worksheets[0].max_row or 1) - 1
+            n = ((wb[sheet] if sheet else wb.worksheets[0]).max_row or 1) - 1
             wb.close()
             return n
         return None
@@ -125,36 +126,47 @@ def count_rows(path: str | Path, encoding: str | None = None) -> int | None:
         return None
 
 
+def _check_ids(chunk: pd.DataFrame, id_col: str, first_row: int, seen: dict[str, int], path) -> None:
+    """Ids must be present, unique and look like ids (a swapped --id-col would otherwise put
+    narrative text into error messages and outputs' keys)."""
+    for k, v in enumerate(chunk[id_col].tolist()):
+        row = first_row + k
+        key = "" if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v).strip()
+        if not key:
+            raise InputError(f"{path}: row {row} has an empty id in column {id_col!r}; "
+                             f"every narrative needs a unique id")
+        if not looks_like_id(key):
+            raise InputError(f"{path}: row {row}, column {id_col!r}: the value is long free text, not an id; "
+                             f"check --id-col names the id column and --text-col the narrative")
+        if key in seen:
+            raise InputError(f"{path}: duplicate id {key!r} in column {id_col!r} at rows "
+                             f"{seen[key]} and {row}; ids must be unique (remove or rename the "
+                             f"duplicate row)")
+        seen[key] = row
+
+
 def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, id_col: str = "id",
              text_col: str = "narrative", encoding: str | None = None, chunk_size: int = 500,
+             sheet: str | None = None, excel_safe: bool = False,
              progress: Callable[[int], None] | None = None) -> TagSummary:
     """Tag every narrative of an export and write the input's columns plus, per theme T,
-    ``T``, ``T_prob`` and ``T_evidence``. Streams in chunks; writes atomically."""
-    if Path(input_path).resolve() == Path(output_path).resolve():
+    ``T``, ``T_prob`` and ``T_evidence``. Streams in chunks; writes atomically.
+    ``excel_safe``: escape CSV cells that Excel would run as formulas (see :mod:`rhi_nlp.cells`)."""
+    if same_file(input_path, output_path):
         raise InputError(f"{output_path}: the output must not overwrite the input file")
-    reader = TableReader(Path(input_path), id_col, text_col, chunk_size=chunk_size, encoding=encoding)
+    reader = TableReader(Path(input_path), id_col, text_col, chunk_size=chunk_size, encoding=encoding,
+                         sheet=sheet)
     tagger = Tagger(model)
     summary = TagSummary(counts={t: 0 for t in tagger.theme_ids}, expected={t: 0.0 for t in tagger.theme_ids})
     seen: dict[str, int] = {}
-    with atomic_writer(output_path) as writer:
+    with atomic_writer(output_path, excel_safe=excel_safe) as writer:
         for chunk in reader:
             taken = [c for c in chunk.columns if c in (STATUS_COL,) or any(
                 c == t or c == f"{t}_prob" or c == f"{t}_evidence" for t in tagger.theme_ids)]
             if taken:
                 raise InputError(f"{input_path}: column {taken[0]!r} would be overwritten by the output; "
                                  f"rename it or tag the original export")
-            ids = chunk[id_col]
-            for k, v in enumerate(ids.tolist()):
-                row = summary.n_rows + k + 2  # spreadsheet row number (header is row 1)
-                key = "" if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v).strip()
-                if not key:
-                    raise InputError(f"{input_path}: row {row} has an empty id in column {id_col!r}; "
-                                     f"every narrative needs a unique id")
-                if key in seen:
-                    raise InputError(f"{input_path}: duplicate id {key!r} in column {id_col!r} at rows "
-                                     f"{seen[key]} and {row}; ids must be unique (remove or rename the "
-                                     f"duplicate row)")
-                seen[key] = row
+            _check_ids(chunk, id_col, summary.n_rows + 2, seen, input_path)  # row 1 is the header
             added, truncated = tagger.tag_texts(chunk[text_col].tolist())
             summary.n_truncated += truncated
             status = added[STATUS_COL].tolist()
@@ -171,6 +183,9 @@ def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, i
         if summary.n_rows == 0:
             raise InputError(f"{input_path}: no rows to tag")
     summary.notes = list(reader.notes)
+    if summary.n_truncated:
+        summary.notes.append(f"{summary.n_truncated} narrative(s) longer than {MAX_CHARS:,} characters were "
+                             f"tagged on their first {MAX_CHARS:,} characters only")
     if writer.truncated_cells:
         summary.notes.append(f"{writer.truncated_cells} cell(s) longer than Excel's 32,767-character "
                              f"limit were cut in the .xlsx output; write .csv or .parquet to keep them whole")

@@ -183,7 +183,7 @@ def model_card_markdown(card: dict) -> str:
                          f"{m['f1']:.3f} | {m['brier']:.3f} | {m['calibration_error']:.3f} |")
     else:
         lines.append("No held-out file was available.")
-    lines += ["", "## Integrity", f"model.joblib SHA-256: {card.get('model_sha256', '(set on save)')}",
+    lines += ["", "## Integrity", f"model.npz SHA-256: {card.get('model_sha256', '(set on save)')}", f"model.json SHA-256: {card.get('model_json_sha256', '(set on save)')}",
               f"themes.json SHA-256: {card['themes_sha256']}",
               f"context_rules.json SHA-256: {card['context_rules_sha256']}", ""]
     return "\n".join(lines)

@@ -44,9 +44,9 @@ def test_cli_tag_changed_model_refused(small_model_dir, narratives_csv, tmp_path
 
     copy = tmp_path / "m"
     shutil.copytree(small_model_dir, copy)
-    (copy / "model.joblib").write_bytes(b"not a model")
+    (copy / "model.json").write_bytes(b"not a model")
     result = CliRunner().invoke(cli, ["tag", str(narratives_csv), "-o", str(tmp_path / "o.csv"), "--model", str(copy)])
-    assert result.exit_code == 1 and "does not match the hash on its model card" in result.output
+    assert result.exit_code == 1 and "do not match the hashes on the model card" in result.output
 
 
 def test_cli_evaluate_json_shape(small_model_dir, tmp_path):

@@ -11,11 +11,12 @@ from rhi_nlp.disclosure import DisclosureRule, audit_count_text, disclose
     (1234.0, 1190.0, 1281.0, "1,230", "1,190", "1,290", False),  # base 10 above 1,000
 ])
 def test_disclosure_rules(point, lo, hi, est, low, high, suppressed):
-    d = disclose(point, lo, hi, 807)
+    d = disclose(point, lo, hi, 5000)
     assert (d.text_estimate, d.text_low, d.text_high, d.suppressed) == (est, low, high, suppressed)
 
 
 def test_disclosure_share_from_unrounded_and_threshold_configurable():
     assert disclose(118.3, 96, 147, 807).share == round(100 * 118.3 / 807, 1)
+    assert disclose(118.3, 96, 147, 807).text_high == "150"
     assert disclose(8.0, 6, 12, 807, DisclosureRule(threshold=10)).suppressed
     assert audit_count_text(3) == "fewer than 5" and audit_count_text(0) == "0" and audit_count_text(12) == "12"

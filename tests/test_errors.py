@@ -25,7 +25,7 @@ def _csv(tmp_path, name, df):
 
 def test_errors_io(tmp_path):
     p = _csv(tmp_path, "a.csv", pd.DataFrame({"id": ["1"], "narrative": [SECRET]}))
-    with pytest.raises(InputError, match=r"unknown --encoding 'klingon'; try utf-8 or cp1252"):
+    with pytest.raises(InputError, match=r"unknown --encoding 'klingon'; try utf-8, cp1252 or utf-16"):
         TableReader(p, "id", "narrative", encoding="klingon")
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(InputError, match=r"dir.csv: is a folder, not a file"):
@@ -39,7 +39,7 @@ def test_errors_io(tmp_path):
     empty = tmp_path / "empty.xlsx"
     from openpyxl import Workbook
     Workbook().save(empty)
-    with pytest.raises(InputError, match=r"empty.xlsx: the first sheet is empty"):
+    with pytest.raises(InputError, match=r"empty.xlsx: the sheet 'Sheet' is empty"):
         list(TableReader(empty, "id", "narrative"))
 
 

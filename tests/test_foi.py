@@ -50,7 +50,7 @@ def test_foi_random_audit_interval_contains_truth(demo_tagged, truth, tmp_path):
     assert info["rows"] == 150
     df = pd.read_csv(audit, dtype=str, keep_default_na=False)
     assert set(df["parental_conflict"]) == {""}
-    assert float(df["audit_inclusion_prob"].iloc[0]) == pytest.approx(150 / info["population"])
+    assert df["audit_size"].iloc[0] == "150" and df["audit_population"].iloc[0] == str(info["population"])
     _label(audit, truth)
     res = estimate_themes(demo_tagged, themes=["parental_conflict", "any_family_conflict"], audit_path=audit, id_col="rhi_id")
     pc, fam = res
@@ -66,7 +66,9 @@ def test_foi_stratified_audit(demo_tagged, truth, tmp_path):
     audit = tmp_path / "strat.csv"
     draw_sample(demo_tagged, audit, size=150, design="stratified", theme="parental_conflict", seed=4, id_col="rhi_id")
     df = pd.read_csv(audit, dtype=str, keep_default_na=False)
-    assert list(df.columns[2:3]) == ["parental_conflict"] and df["audit_stratum"].nunique() == 5
+    assert list(df.columns[2:3]) == ["parental_conflict"]
+    # nothing in the file tells the labeller a row's score band (strata are recomputed on loading)
+    assert not [c for c in df.columns if "stratum" in c or "inclusion" in c or "prob" in c]
     _label(audit, truth)
     (r,) = estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=audit, id_col="rhi_id")
     assert "stratified" in r.estimate.method

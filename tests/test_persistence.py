@@ -21,9 +21,9 @@ def test_persistence_round_trip_identical_probabilities(small_model_dir, small_m
 def test_persistence_changed_model_file_is_refused(small_model_dir, tmp_path):
     copy = tmp_path / "m"
     shutil.copytree(small_model_dir, copy)
-    with open(copy / "model.joblib", "ab") as fh:
+    with open(copy / "model.npz", "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(ModelFileError, match="does not match the hash on its model card"):
+    with pytest.raises(ModelFileError, match="do not match the hashes on the model card"):
         load_model(copy)
 
 
