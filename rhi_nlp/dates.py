@@ -113,7 +113,7 @@ def parse_date_column(values: Sequence, ids: Sequence, *, column: str, path, dat
             raise InputError(f"{path}: column {column!r} mixes day-first and month-first dates (row ids "
                              f"{show_id(ids[day_first[0][0]])} and {show_id(ids[month_first[0][0]])}); pass "
                              f"--date-format %d/%m/%Y or %m/%d/%Y")
-        if not day_first and any(r[1] != r[2] for r in dmy):
+        if not day_first and not month_first and any(r[1] != r[2] for r in dmy):
             r = next(r for r in dmy if r[1] != r[2])
             raise InputError(f"{path}: column {column!r}: every date could be read day-first or month-first "
                              f"(row id {show_id(ids[r[0]])} could be {r[1]} {_month(r[2])} or {r[2]} "

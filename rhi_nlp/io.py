@@ -423,10 +423,23 @@ class TableWriter:
         try:
             if self._pq is not None:
                 self._pq.close()
+            if self._wb is not None:
+                self._discard_xlsx_spool()
         except Exception:  # the part is removed below whatever state the writer is in
             pass
         finally:
             self.tmp.unlink(missing_ok=True)
+
+    def _discard_xlsx_spool(self) -> None:
+        """openpyxl's write-only sheet spools rows to a temporary file of its own: finish its row
+        generator and delete that file, so no narrative text is left in the temp folder."""
+        ws = self._ws
+        try:
+            ws.close()
+        finally:
+            writer = getattr(ws, "_writer", None)
+            if writer is not None and getattr(writer, "out", None):
+                Path(writer.out).unlink(missing_ok=True)
 
 
 def _castable(series: pd.Series, typ) -> bool:

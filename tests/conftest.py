@@ -56,3 +56,29 @@ def narratives_csv(tmp_path) -> Path:
     path = tmp_path / "export.csv"
     df.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_tagged(small_model, tmp_path_factory):
+    """The demo export tagged once with the small model."""
+    from rhi_nlp.tagging import tag_file
+
+    out = tmp_path_factory.mktemp("demo") / "tagged.csv"
+    tag_file(DEMO, out, small_model, id_col="rhi_id")
+    return out
+
+
+@pytest.fixture(scope="session")
+def truth():
+    return pd.read_csv(DEMO_TRUTH, dtype=str).set_index("rhi_id")
+
+
+def label_from_truth(audit_path, truth, override=None):
+    """Play the labeller: fill an audit's theme columns from the demo's true labels."""
+    df = pd.read_csv(audit_path, dtype=str, keep_default_na=False)
+    for c in truth.columns:
+        if c in df.columns:
+            df[c] = df["rhi_id"].map(truth[c])
+    for (row, col), v in (override or {}).items():
+        df.loc[row, col] = v
+    df.to_csv(audit_path, index=False)

@@ -14,26 +14,7 @@ from rhi_nlp.tagging import tag_file
 from .conftest import DEMO, DEMO_TRUTH
 
 
-@pytest.fixture(scope="session")
-def demo_tagged(small_model, tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "tagged.csv"
-    tag_file(DEMO, out, small_model, id_col="rhi_id")
-    return out
-
-
-@pytest.fixture(scope="session")
-def truth():
-    return pd.read_csv(DEMO_TRUTH, dtype=str).set_index("rhi_id")
-
-
-def _label(audit_path, truth, override=None):
-    df = pd.read_csv(audit_path, dtype=str, keep_default_na=False)
-    for c in truth.columns:
-        if c in df.columns:
-            df[c] = df["rhi_id"].map(truth[c])
-    for (row, col), v in (override or {}).items():
-        df.loc[row, col] = v
-    df.to_csv(audit_path, index=False)
+from .conftest import label_from_truth as _label
 
 
 def _true_count(tagged_path, truth, theme, mask=None):
