@@ -17,17 +17,17 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-models/default/model.joblib: $(STAMP) training_data/corpus.csv rhi_nlp/data/themes.json rhi_nlp/data/context_rules.json
+models/default/model.npz: $(STAMP) training_data/corpus.csv rhi_nlp/data/themes.json rhi_nlp/data/context_rules.json
 	$(PY) -m rhi_nlp train --name default
 
-model: models/default/model.joblib
+model: models/default/model.npz
 
 # The main job on the bundled demo export: install, build the default model, tag the 807
 # narratives, then the FOI workflow (plan, pilot, audit sample labelled from the demo's true
 # labels, estimate, report) and a comparison with the true and tick-box counts.
 demo: demo-tag demo-foi
 
-demo-tag: models/default/model.joblib
+demo-tag: models/default/model.npz
 	$(PY) -c "import pathlib; pathlib.Path('$(DEMO_OUT)').mkdir(exist_ok=True)"
 	$(PY) -m rhi_nlp tag $(DEMO_IN) --id-col rhi_id -o $(DEMO_OUT)/northmoor_tagged.csv
 
@@ -47,7 +47,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
-bench: models/default/model.joblib
+bench: models/default/model.npz
 	$(PY) benchmarks/bench_quality.py
 
 # Interval benchmark (ESTIMATION.md section 7) with ppi_py and QuaPy as peers (benchmark-only
