@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import InputError, NotFittedError
 from .features import DocRecord
@@ -34,11 +34,25 @@ VECTORIZER_PARAMS = {"token_pattern": r"\S+", "lowercase": False, "ngram_range":
                      "sublinear_tf": True, "dtype": np.float64}
 
 
-def _vectorizer(min_df: int, vocabulary: dict | None = None, idf: np.ndarray | None = None) -> TfidfVectorizer:
-    vec = TfidfVectorizer(min_df=min_df, vocabulary=vocabulary, **VECTORIZER_PARAMS)
+# Character n-grams within words: robust to typos, dialect spellings and dictation errors.
+CHAR_VECTORIZER_PARAMS = {"analyzer": "char_wb", "lowercase": False, "ngram_range": (3, 5),
+                          "sublinear_tf": True, "dtype": np.float64}
+
+
+def _vectorizer(min_df: int, vocabulary: dict | None = None, idf: np.ndarray | None = None, *,
+                char: bool = False) -> TfidfVectorizer:
+    params = CHAR_VECTORIZER_PARAMS if char else VECTORIZER_PARAMS
+    vec = TfidfVectorizer(min_df=min_df, vocabulary=vocabulary, **params)
     if idf is not None:
         vec.idf_ = idf
     return vec
+
+
+def _terms(vec: TfidfVectorizer) -> list[str]:
+    terms = [""] * len(vec.vocabulary_)
+    for term, k in vec.vocabulary_.items():
+        terms[k] = term
+    return terms
 
 
 class ThemeClassifier(ClassifierMixin, BaseEstimator):
@@ -54,18 +68,25 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         Minimum document frequency of an n-gram.
     random_state : int
         Seed for the fold split (training is deterministic for a fixed seed).
+    char_ngrams : bool
+        Add character 3-5-grams within words (robust to spelling) to the word n-grams.
     """
 
-    def __init__(self, *, C: float = 4.0, n_folds: int = 5, min_df: int = 2, random_state: int = 0):
+    def __init__(self, *, C: float = 4.0, n_folds: int = 5, min_df: int = 2, random_state: int = 0,
+                 char_ngrams: bool = False):
         self.C = C
         self.n_folds = n_folds
         self.min_df = min_df
         self.random_state = random_state
+        self.char_ngrams = char_ngrams
 
     # -- features -------------------------------------------------------------------------
     def _design(self, texts: Sequence[str], cues: np.ndarray) -> sparse.csr_matrix:
-        return sparse.hstack([self.vectorizer_.transform(texts),
-                              sparse.csr_matrix(np.log1p(cues))], format="csr")
+        blocks = [self.vectorizer_.transform(texts)]
+        if self.char_vectorizer_ is not None:
+            blocks.append(self.char_vectorizer_.transform(texts))
+        blocks.append(sparse.csr_matrix(np.log1p(cues)))
+        return sparse.hstack(blocks, format="csr")
 
     def _doc_matrix(self, records: Sequence[DocRecord]) -> sparse.csr_matrix:
         cues = np.vstack([r.cue_vector() for r in records]) if records else np.zeros((0, self.n_cue_))
@@ -76,7 +97,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- estimator API ---------------------------------------------------------------------
     def fit(self, records: Sequence[DocRecord], Y: np.ndarray, *, theme_ids: Sequence[str],
+            groups: Sequence[str] | None = None, sample_weight: np.ndarray | None = None,
             progress: Callable[[int], None] | None = None) -> "ThemeClassifier":
+        """Fit one logistic regression per theme. ``groups`` (e.g. the voice or source of each
+        narrative): out-of-fold scores, and so the calibration and thresholds, come from folds
+        that keep a group together, i.e. from writing the fold's model did not see."""
         Y = np.asarray(Y, dtype=int)
         if Y.ndim != 2 or Y.shape != (len(records), len(theme_ids)):
             raise InputError(f"labels must have shape ({len(records)}, {len(theme_ids)}), got {Y.shape}")
@@ -87,18 +112,24 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                                  f"narratives; at least {self.n_folds} of each are needed to train")
         self.theme_ids_ = tuple(theme_ids)
         self.n_cue_ = records[0].cues.shape[1]
-        self.vectorizer_ = _vectorizer(self.min_df)
-        self.vectorizer_.fit([r.text for r in records])
+        texts = [r.text for r in records]
+        self.vectorizer_ = _vectorizer(self.min_df).fit(texts)
+        self.char_vectorizer_ = _vectorizer(max(self.min_df, 3), char=True).fit(texts) if self.char_ngrams else None
+        w = None if sample_weight is None else np.asarray(sample_weight, float)
         X = self._doc_matrix(records)
         n, T = Y.shape
         self.oof_scores_ = np.zeros((n, T))
         coefs, intercepts, self.calibration_, self.thresholds_ = [], [], [], []
         for j in range(T):
             y = Y[:, j]
-            folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state)
+            if groups is None:
+                splits = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state).split(X, y)
+            else:
+                splits = StratifiedGroupKFold(self.n_folds, shuffle=True, random_state=self.random_state).split(
+                    X, y, np.asarray(groups))
             fold_models = []
-            for tr, te in folds.split(X, y):
-                lr = self._new_lr().fit(X[tr], y[tr])
+            for tr, te in splits:
+                lr = self._new_lr().fit(X[tr], y[tr], sample_weight=None if w is None else w[tr])
                 self.oof_scores_[te, j] = lr.decision_function(X[te])
                 fold_models.append(lr)
             cal = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
@@ -157,18 +188,17 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def to_arrays(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able metadata, named numeric arrays) that :meth:`from_arrays` restores exactly."""
         self._check_fitted()
-        vocab = self.vectorizer_.vocabulary_
-        terms = [None] * len(vocab)
-        for term, k in vocab.items():
-            terms[k] = term
         knots = [len(x) for x, _ in self.calibration_]
         meta = {"theme_ids": list(self.theme_ids_), "params": self.get_params(), "n_cue": int(self.n_cue_),
-                "vocabulary": terms, "thresholds": [float(t) for t in self.thresholds_],
+                "vocabulary": _terms(self.vectorizer_), "thresholds": [float(t) for t in self.thresholds_],
                 "calibration_knots": knots}
         arrays = {"idf": np.asarray(self.vectorizer_.idf_, float), "coef": self.coef_, "intercept": self.intercept_,
                   "calibration_x": np.concatenate([x for x, _ in self.calibration_]),
                   "calibration_y": np.concatenate([y for _, y in self.calibration_]),
                   "oof_scores": self.oof_scores_, "oof_labels": self.oof_labels_.astype(np.int8)}
+        if self.char_vectorizer_ is not None:
+            meta["char_vocabulary"] = _terms(self.char_vectorizer_)
+            arrays["char_idf"] = np.asarray(self.char_vectorizer_.idf_, float)
         return meta, arrays
 
     @classmethod
@@ -178,6 +208,10 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         clf.n_cue_ = int(meta["n_cue"])
         vocab = {term: k for k, term in enumerate(meta["vocabulary"])}
         clf.vectorizer_ = _vectorizer(clf.min_df, vocabulary=vocab, idf=np.asarray(arrays["idf"], float))
+        clf.char_vectorizer_ = None
+        if clf.char_ngrams:
+            cvocab = {term: k for k, term in enumerate(meta["char_vocabulary"])}
+            clf.char_vectorizer_ = _vectorizer(3, vocabulary=cvocab, idf=np.asarray(arrays["char_idf"], float), char=True)
         clf.coef_ = np.asarray(arrays["coef"], float)
         clf.intercept_ = np.asarray(arrays["intercept"], float)
         cuts = np.cumsum([0] + list(meta["calibration_knots"]))
@@ -187,7 +221,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         clf.oof_scores_ = np.asarray(arrays["oof_scores"], float)
         clf.oof_labels_ = np.asarray(arrays["oof_labels"], int)
         clf.classes_ = np.array([0, 1])
-        T, F = len(clf.theme_ids_), len(vocab) + clf.n_cue_
+        T = len(clf.theme_ids_)
+        F = len(vocab) + clf.n_cue_ + (len(clf.char_vectorizer_.vocabulary_) if clf.char_vectorizer_ else 0)
         if clf.coef_.shape != (T, F) or clf.intercept_.shape != (T,) or len(clf.calibration_) != T:
             raise ValueError("array shapes do not match the metadata")
         return clf

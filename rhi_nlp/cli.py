@@ -180,16 +180,23 @@ def evaluate(labelled, model_dir, fmt, baseline):
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"{labelled}: {result['n']} labelled narratives; macro-F1 {result['macro_f1']:.3f}")
-    head = f"{'theme':<24}{'prec.':>7}{'recall':>8}{'F1':>7}{'Brier':>7}{'cal.err':>8}{'pos.':>6}"
+    head = (f"{'theme':<24}{'prec.':>7}{'recall':>8}{'F1':>7}{'Brier':>7}{'cal.err':>8}{'pos.':>6}"
+            f"{'count ratio':>12}")
     click.echo(head + (f"{'kw F1':>8}" if baseline else ""))
     for t, m in result["themes"].items():
+        ratio = f"{m['count_ratio']:.2f}" if m["count_ratio"] is not None else "-"
         line = (f"{t:<24}{m['precision']:>7.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}{m['brier']:>7.3f}"
-                f"{m['calibration_error']:>8.3f}{m['support']:>6}")
+                f"{m['calibration_error']:>8.3f}{m['support']:>6}{ratio:>12}")
         if baseline:
             line += f"{result['keyword_baseline']['themes'][t]['f1']:>8.3f}"
         click.echo(line)
     if baseline:
         click.echo(f"Keyword baseline macro-F1: {result['keyword_baseline']['macro_f1']:.3f}")
+    click.echo("count ratio = model-only count (sum of probabilities) / true count; 1.00 is exact.")
+    click.echo("Calibration (all themes pooled):")
+    click.echo(f"  {'band':<10}{'n':>7}{'predicted':>11}{'observed':>10}")
+    for row in result["calibration"]:
+        click.echo(f"  {row['band']:<10}{row['n']:>7}{row['mean_predicted']:>11.3f}{row['observed_rate']:>10.3f}")
 
 
 @cli.command()

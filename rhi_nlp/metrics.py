@@ -6,8 +6,12 @@ import numpy as np
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    """Metrics for one theme; labels of -1 (uncertain) are skipped. ``count_ratio`` is the
+    model-only count (sum of probabilities) over the true count."""
     y = np.asarray(y, dtype=int)
     p = np.asarray(p, dtype=float)
+    known = y >= 0
+    y, p = y[known], p[known]
     pred = p >= threshold
     tp = int(np.sum(pred & (y == 1)))
     fp = int(np.sum(pred & (y == 0)))
@@ -17,6 +21,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
             "support": int(y.sum()), "n": int(len(y)), "tp": tp, "fp": fp, "fn": fn,
+            "count_ratio": round(float(p.sum() / y.sum()), 4) if y.sum() else None,
             "brier": round(float(np.mean((p - y) ** 2)), 4) if len(y) else None,
             "calibration_error": round(expected_calibration_error(y, p), 4) if len(y) else None}
 

@@ -25,9 +25,12 @@ from .themes import Theme, file_sha256, load_themes, rules_path, themes_path
 
 
 def default_training_files() -> list[Path]:
-    """training_data/corpus.csv plus any worker-labelled files in training_data/labelled/."""
+    """The generated corpus, the independent hand-written corpus (when present) and any
+    worker-labelled files in training_data/labelled/."""
     root = training_dir()
     files = [root / "corpus.csv"]
+    if (root / "independent" / "independent.csv").exists():
+        files.append(root / "independent" / "independent.csv")
     extra = root / "labelled"
     if extra.is_dir():
         files += sorted(p for p in extra.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".parquet"))
@@ -38,9 +41,26 @@ def heldout_file() -> Path:
     return training_dir() / "heldout" / "heldout.csv"
 
 
+UNCERTAIN = "?"
+
+
+def source_groups(paths: Sequence[str | Path]) -> list[str]:
+    """A group per labelled row: its file and, where the file says, its voice or style. Calibration
+    is cross-fitted over these groups, so no voice calibrates itself."""
+    groups = []
+    for path in paths:
+        df = read_table(path)
+        col = next((c for c in ("voice", "style") if c in df.columns), None)
+        stem = Path(path).stem
+        groups += [f"{stem}:{v}" for v in df[col].astype(str)] if col else [stem] * len(df)
+    return groups
+
+
 def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_col: str = "id",
-                  text_col: str = "narrative") -> tuple[list[str], list[str], np.ndarray]:
-    """Read labelled files (id, narrative, one 0/1 column per theme). Returns ids, texts, Y."""
+                  text_col: str = "narrative", allow_uncertain: bool = False) -> tuple[list[str], list[str], np.ndarray]:
+    """Read labelled files (id, narrative, one 0/1 column per theme). Returns ids, texts, Y.
+    With ``allow_uncertain`` (evaluation only), a '?' cell means the text leaves the theme open:
+    it is returned as -1 and skipped in scoring."""
     ids, texts, blocks = [], [], []
     seen: dict[str, str] = {}
     for path in paths:
@@ -52,6 +72,9 @@ def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_c
         Y = np.zeros((len(df), len(theme_ids)), dtype=int)
         for j, t in enumerate(theme_ids):
             for k, v in enumerate(df[t].tolist()):
+                if allow_uncertain and str(v).strip() == UNCERTAIN:
+                    Y[k, j] = -1
+                    continue
                 label = parse_label(v)
                 if label is None or label < 0:
                     raise InputError(f"{path}: row id {df[id_col].iloc[k]!r}, column {t!r}: label must be "
@@ -86,18 +109,19 @@ def keyword_baseline(texts: Sequence[str], themes: Sequence[Theme]) -> np.ndarra
 
 def evaluate_model(model: Model, labelled: str | Path) -> dict:
     """Per-theme precision, recall, F1, Brier score and calibration error on a labelled file."""
-    ids, texts, Y = load_labelled([labelled], model.theme_ids)
+    ids, texts, Y = load_labelled([labelled], model.theme_ids, allow_uncertain=True)
     if not len(Y):
         raise InputError(f"{labelled}: no labelled rows")
     P = model.classifier.predict_proba(records_for(texts, model.theme_ids))
     result = summarise(Y, P, model.classifier.thresholds_, model.theme_ids)
     result["file"] = str(labelled)
-    result["calibration"] = calibration_table(Y.ravel(), P.ravel())
+    known = Y.ravel() >= 0
+    result["calibration"] = calibration_table(Y.ravel()[known], P.ravel()[known])
     return result
 
 
 def baseline_metrics(labelled: str | Path, themes: Sequence[Theme]) -> dict:
-    ids, texts, Y = load_labelled([labelled], [t.id for t in themes])
+    ids, texts, Y = load_labelled([labelled], [t.id for t in themes], allow_uncertain=True)
     pred = keyword_baseline(texts, themes)
     return summarise(Y, pred.astype(float), [0.5] * len(themes), [t.id for t in themes])
 

@@ -1,0 +1,169 @@
+"""Generalisation benchmark (issue 8): quality on writing the model never learned from.
+
+    python benchmarks/bench_generalisation.py [--no-generated] [--voices a,b] [--locked]
+
+1. Leave-one-voice-out (the headline): for each of the independent corpus's voices, train on the
+   generated corpus plus every other voice and score the held-out voice; per voice and per theme,
+   beside keyword search, with the model-only count ratio (sum of probabilities / true count).
+2. Real-world check: a model trained on everything (generated + all independent voices) scores the
+   paraphrased published case descriptions (uncertain themes skipped).
+3. --locked: the same model scores the locked test set ONCE, for a release; the result is written
+   to bench_output/locked.json. Never used for choosing anything.
+
+Writes bench_output/generalisation.json. Takes a few minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rhi_nlp.classifier import ThemeClassifier  # noqa: E402
+from rhi_nlp.metrics import calibration_table, expected_calibration_error, summarise  # noqa: E402
+from rhi_nlp.nlp import build_pipeline  # noqa: E402
+from rhi_nlp.themes import load_themes  # noqa: E402
+from rhi_nlp.training import keyword_baseline, load_labelled, records_for  # noqa: E402
+
+GENERATED = ROOT / "training_data" / "corpus.csv"
+INDEPENDENT = ROOT / "training_data" / "independent" / "independent.csv"
+LOCKED = ROOT / "training_data" / "locked" / "locked.csv"
+REALWORLD = ROOT / "training_data" / "realworld" / "realworld.csv"
+OUT = ROOT / "bench_output"
+
+
+def _voices(path: Path, n: int) -> np.ndarray:
+    import pandas as pd
+
+    v = pd.read_csv(path, dtype=str, keep_default_na=False)["voice"].to_numpy()
+    assert len(v) == n
+    return v
+
+
+def _score(Y, P, thr, ids, texts, themes):
+    ours = summarise(Y, P, thr, ids)
+    kw = summarise(Y, keyword_baseline(texts, themes).astype(float), [0.5] * len(ids), ids)
+    known = Y.ravel() >= 0
+    ours["ece"] = round(expected_calibration_error(Y.ravel()[known], P.ravel()[known]), 4)
+    ours["calibration"] = calibration_table(Y.ravel()[known], P.ravel()[known])
+    return ours, kw
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-generated", action="store_true", help="train on the independent voices only")
+    ap.add_argument("--voices", default=None, help="comma-separated subset of voices to hold out")
+    ap.add_argument("--locked", action="store_true", help="also score the locked test set (once per release)")
+    ap.add_argument("--params", default="{}", help="ThemeClassifier parameters as JSON, e.g. '{\"C\": 2}'")
+    ap.add_argument("--generated-weight", type=float, default=1.0, help="sample weight of generated narratives")
+    ap.add_argument("--no-groups", action="store_true", help="calibrate on random folds, not folds by voice")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    params = json.loads(args.params)
+    t0 = time.time()
+    themes = load_themes()
+    ids = tuple(t.id for t in themes)
+    nlp = build_pipeline()
+    _, itexts, IY = load_labelled([INDEPENDENT], ids)
+    voices = _voices(INDEPENDENT, len(IY))
+    irecs = records_for(itexts, ids, nlp)
+    if args.no_generated:
+        grecs, GY, gstyle = [], np.zeros((0, len(ids)), int), np.array([], dtype=object)
+    else:
+        import pandas as pd
+
+        _, gtexts, GY = load_labelled([GENERATED], ids)
+        grecs = records_for(gtexts, ids, nlp)
+        gstyle = ("generated:" + pd.read_csv(GENERATED, dtype=str, keep_default_na=False)["style"]).to_numpy()
+
+    def fit(recs, Y, groups, n_gen):
+        w = np.r_[np.full(n_gen, args.generated_weight), np.ones(len(Y) - n_gen)]
+        return ThemeClassifier(**params).fit(recs, Y, theme_ids=ids, groups=None if args.no_groups else groups,
+                                             sample_weight=w)
+    print(f"records built in {time.time() - t0:.0f} s: {len(grecs)} generated, {len(irecs)} independent "
+          f"in {len(set(voices))} voices")
+    held = sorted(set(voices)) if not args.voices else args.voices.split(",")
+
+    def one_voice(v):
+        te = voices == v
+        tr_recs = grecs + [r for r, keep in zip(irecs, ~te) if keep]
+        clf = fit(tr_recs, np.vstack([GY, IY[~te]]), np.r_[gstyle, voices[~te]], len(grecs))
+        P = clf.predict_proba([r for r, keep in zip(irecs, te) if keep])
+        return v, P, clf.thresholds_
+
+    from joblib import Parallel, delayed
+
+    per_voice = {}
+    for v, P, thresholds in Parallel(n_jobs=args.jobs)(delayed(one_voice)(v) for v in held):
+        te = voices == v
+        ours, kw = _score(IY[te], P, thresholds, ids, [t for t, keep in zip(itexts, te) if keep], themes)
+        per_voice[v] = {"n": int(te.sum()), "macro_f1": ours["macro_f1"], "keyword_macro_f1": kw["macro_f1"],
+                        "ece": ours["ece"], "themes": {t: {"f1": ours["themes"][t]["f1"], "kw_f1": kw["themes"][t]["f1"],
+                                                           "support": ours["themes"][t]["support"],
+                                                           "count_ratio": ours["themes"][t]["count_ratio"]}
+                                                       for t in ids}}
+        print(f"  {v:<16} n={te.sum():4d}  macro-F1 {ours['macro_f1']:.3f}  keywords {kw['macro_f1']:.3f}  "
+              f"ECE {ours['ece']:.3f}  ({time.time() - t0:.0f} s)", flush=True)
+    theme_f1 = {t: float(np.mean([per_voice[v]["themes"][t]["f1"] for v in held])) for t in ids}
+    theme_kw = {t: float(np.mean([per_voice[v]["themes"][t]["kw_f1"] for v in held])) for t in ids}
+    ratios = {t: [per_voice[v]["themes"][t]["count_ratio"] for v in held if per_voice[v]["themes"][t]["count_ratio"]]
+              for t in ids}
+    summary = {
+        "mean_macro_f1": round(float(np.mean([per_voice[v]["macro_f1"] for v in held])), 4),
+        "mean_keyword_macro_f1": round(float(np.mean([per_voice[v]["keyword_macro_f1"] for v in held])), 4),
+        "min_voice": min(held, key=lambda v: per_voice[v]["macro_f1"]),
+        "theme_f1": {t: round(theme_f1[t], 4) for t in ids},
+        "theme_keyword_f1": {t: round(theme_kw[t], 4) for t in ids},
+        "count_ratio_mean": {t: round(float(np.mean(r)), 3) for t, r in ratios.items()},
+        "count_ratio_sd_between_voices": {t: round(float(np.std(r, ddof=1)), 3) for t, r in ratios.items() if len(r) > 1},
+    }
+    print(f"\nLeave-one-voice-out ({len(held)} voices, trained {'without' if args.no_generated else 'with'} the "
+          f"generated corpus): mean macro-F1 {summary['mean_macro_f1']:.3f} (keywords "
+          f"{summary['mean_keyword_macro_f1']:.3f}); lowest voice {summary['min_voice']} "
+          f"{per_voice[summary['min_voice']]['macro_f1']:.3f}")
+    print(f"{'theme':<24}{'F1':>7}{'kw F1':>8}{'margin':>8}{'count ratio':>13}{'sd':>6}")
+    for t in ids:
+        print(f"{t:<24}{theme_f1[t]:>7.3f}{theme_kw[t]:>8.3f}{theme_f1[t] - theme_kw[t]:>+8.3f}"
+              f"{summary['count_ratio_mean'][t]:>13.2f}{summary['count_ratio_sd_between_voices'].get(t, 0):>6.2f}")
+    result = {"config": {"params": params, "generated": not args.no_generated,
+                         "generated_weight": args.generated_weight, "groups": not args.no_groups},
+              "leave_one_voice_out": {"summary": summary, "voices": per_voice}}
+    if not args.voices:
+        clf = fit(grecs + irecs, np.vstack([GY, IY]), np.r_[gstyle, voices], len(grecs))
+        _, rtexts, RY = load_labelled([REALWORLD], ids, allow_uncertain=True)
+        P = clf.predict_proba(records_for(rtexts, ids, nlp))
+        ours, kw = _score(RY, P, clf.thresholds_, ids, rtexts, themes)
+        result["realworld"] = {"n": len(RY), "macro_f1": ours["macro_f1"], "keyword_macro_f1": kw["macro_f1"],
+                               "themes": {t: {"f1": ours["themes"][t]["f1"], "kw_f1": kw["themes"][t]["f1"],
+                                              "support": ours["themes"][t]["support"]} for t in ids}}
+        print(f"\nReal-world check ({len(RY)} paraphrased published cases; uncertain themes skipped): macro-F1 "
+              f"{ours['macro_f1']:.3f}, keywords {kw['macro_f1']:.3f} (margin {ours['macro_f1'] - kw['macro_f1']:+.3f})")
+        if args.locked:
+            _, ltexts, LY = load_labelled([LOCKED], ids)
+            P = clf.predict_proba(records_for(ltexts, ids, nlp))
+            ours, kw = _score(LY, P, clf.thresholds_, ids, ltexts, themes)
+            locked = {"n": len(LY), "macro_f1": ours["macro_f1"], "keyword_macro_f1": kw["macro_f1"], "ece": ours["ece"],
+                      "themes": {t: {**ours["themes"][t], "kw_f1": kw["themes"][t]["f1"]} for t in ids},
+                      "calibration": ours["calibration"]}
+            result["locked"] = locked
+            OUT.mkdir(exist_ok=True)
+            (OUT / "locked.json").write_text(json.dumps(locked, indent=2) + "\n")
+            print(f"\nLOCKED test set ({len(LY)} narratives, 3 voices never trained on): macro-F1 {ours['macro_f1']:.3f} "
+                  f"(keywords {kw['macro_f1']:.3f}); ECE {ours['ece']:.3f}")
+            for t in ids:
+                m = ours["themes"][t]
+                print(f"  {t:<24} F1 {m['f1']:.3f}  count ratio {m['count_ratio']:.2f}  (kw {kw['themes'][t]['f1']:.3f})")
+    OUT.mkdir(exist_ok=True)
+    name = "generalisation.json" if not args.voices and args.params == "{}" else "generalisation_experiment.json"
+    (OUT / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\n{time.time() - t0:.0f} s; figures in bench_output/generalisation.json")
+
+
+if __name__ == "__main__":
+    main()
