@@ -17,6 +17,8 @@ from ..themes import MODIFIERS
 # Tokens after which a new sentence starts in case notes written without full punctuation.
 _END = {".", "!", "?", ";", "…"}
 _DASHES = {"-", "–", "—", "--"}
+_ANSWER_MAX = 4  # at most this many tokens after "Item:" to the end of the line
+_BARE_ANSWERS = {"no", "n", "none", "nil", "yes", "y", "n/a"}  # "Item - no" at the end of a line
 _NO_SPLIT_BEFORE_YP = {"the", "with", "w/", "re", "for", "to", "a", "and", "&", "of", "that", "by",
                        "told", "asked", "said", "says", "advised", "as", "when", "if"}
 _YP = {"yp", "cyp"}
@@ -60,7 +62,9 @@ def make_sentences(nlp: Language, name: str):
 
 class CaseNoteSentencizer:
     """Split on end punctuation, semicolons, line breaks, spaced dashes, headings ending in ':'
-    and, in unpunctuated notes, before 'YP' when it starts a new statement."""
+    and, in unpunctuated notes, before 'YP' when it starts a new statement. A short answer after a
+    colon or dash at the end of a line ("CSE: N", "Self-harm: not discussed", "DA - no") stays in
+    the sentence of the item it answers, so the answer can negate it."""
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
@@ -69,6 +73,16 @@ class CaseNoteSentencizer:
         starts = [False] * n
         starts[0] = True
         line_start = 0
+        # tokens left on the line after each token (a short remainder is an answer, not a sentence)
+        left = [0] * n
+        run = 0
+        for i in range(n - 1, -1, -1):
+            tok = doc[i]
+            if "\n" in tok.text or "\n" in tok.whitespace_:
+                run = 0
+            left[i] = run
+            if not tok.is_space:
+                run += 1
         for i, tok in enumerate(doc):
             t = tok.text
             if i + 1 >= n:
@@ -76,9 +90,13 @@ class CaseNoteSentencizer:
             if "\n" in t or "\n" in tok.whitespace_:
                 starts[i + 1] = True
                 line_start = i + 1
-            elif t in _END or (t in _DASHES and tok.whitespace_ and i > 0 and doc[i - 1].whitespace_):
+            elif t in _END:
                 starts[i + 1] = True
-            elif t == ":" and i - line_start <= 5 and (i + 1 < n and not doc[i + 1].like_num):
+            elif (t in _DASHES and tok.whitespace_ and i > 0 and doc[i - 1].whitespace_
+                  and not (left[i] <= 2 and doc[i + 1].lower_ in _BARE_ANSWERS)):
+                starts[i + 1] = True
+            elif (t == ":" and i - line_start <= 5 and (i + 1 < n and not doc[i + 1].like_num)
+                  and left[i] > _ANSWER_MAX):
                 starts[i + 1] = True
             nxt = doc[i + 1]
             if (nxt.lower_ in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES
@@ -194,8 +212,8 @@ class ConTextScope:
         for span in doc.spans.get("rhi_cues", []):
             cats: list[str] = []
             for lo, hi, s, e, r in scopes_by_sent.get(sent_id[span.start], ()):
-                if span.start < e and s < span.end:
-                    continue  # the modifier overlaps the cue itself
+                if span.start < e and s < span.end and s >= span.start:
+                    continue  # the modifier is part of the cue itself ("no" in a cue "no food")
                 if span.label_ in r.get("exclude_themes", ()):
                     continue
                 if lo <= span.start and span.end <= hi and r["category"] not in cats:
