@@ -214,6 +214,8 @@ def themes(fmt):
         click.echo(f"    {t.definition}")
         if t.exclude:
             click.echo(f"    Not this theme: {t.exclude}")
+        for c in t.clarifications:
+            click.echo(f"    - {c}")
 
 
 def _parse_date(value: str | None, flag: str, date_format: str | None = None):

@@ -1,7 +1,9 @@
 """Turn processed Docs into classifier inputs.
 
 A narrative becomes a :class:`DocRecord`: its sentences (character offsets), each sentence's
-context-marked token string and a matrix of context-aware cue counts. Tokens inside the scope of a
+context-marked token string (plus a ``rel_<relation>`` token for each match of the relation
+patterns, e.g. the child in conflict with a carer or the adults in conflict with each other) and a
+matrix of context-aware cue counts. Tokens inside the scope of a
 ConText modifier are prefixed (``x_`` for negated/advice/question/hypothetical/historical, ``o_``
 for another person), so a bag of words can tell "arguing" from "no arguing".
 """
@@ -59,6 +61,13 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
             words.append((_PREFIX.get(tag, "x_") + w) if tag else w)
         spans.append((sent.start_char, sent.end_char))
         marked.append(" ".join(words))
+    for span in doc.spans.get("rhi_relations", []):
+        k = sent_of_token.get(span.start)
+        if k is None:
+            continue
+        tag = next((scope[i] for i in range(span.start, span.end) if scope[i]), "")
+        token = f"rel_{span.label_}"
+        marked[k] = f"{marked[k]} {(_PREFIX.get(tag, 'x_') + token) if tag else token}".strip()
     for span in doc.spans.get("rhi_cues", []):
         j = index.get(span.label_)
         k = sent_of_token.get(span.start)

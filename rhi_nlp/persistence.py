@@ -28,7 +28,7 @@ import numpy as np
 from .classifier import ThemeClassifier
 from .errors import ModelFileError
 from .files import write_bytes
-from .themes import file_sha256, rules_path, themes_path
+from .themes import file_sha256, relations_path, rules_path, themes_path
 
 ARRAYS_FILE = "model.npz"
 META_FILE = "model.json"
@@ -113,6 +113,9 @@ def load_model(directory: str | Path) -> Model:
     if card.get("themes_sha256") != file_sha256(themes_path()):
         raise ModelFileError(f"{directory}: the model was trained with a different themes file than "
                              f"the one installed; {retrain}")
+    if card.get("relations_sha256") != file_sha256(relations_path()):
+        raise ModelFileError(f"{directory}: the model was trained with different relation patterns than "
+                             f"the ones installed; {retrain}")
     if card.get("context_rules_sha256") != file_sha256(rules_path()):
         raise ModelFileError(f"{directory}: the model was trained with different context rules than "
                              f"the ones installed; {retrain}")

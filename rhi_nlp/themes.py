@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import ThemeFileError
 
-_THEME_KEYS = {"id", "name", "definition", "include", "exclude", "cues", "keywords"}
+_THEME_KEYS = {"id", "name", "definition", "include", "exclude", "cues", "keywords", "clarifications"}
 _RULE_KEYS = {"literal", "category", "direction", "max_scope", "exclude_themes"}
 CATEGORIES = ("NEGATED", "ADVICE", "QUESTION", "HYPOTHETICAL", "HISTORICAL", "OTHER_PERSON",
               "PSEUDO", "TERMINATE")
@@ -32,10 +32,13 @@ class Theme:
     exclude: str
     cues: tuple[str, ...]
     keywords: tuple[str, ...]
+    # rules settled where two careful labellers differed (from the corpus's adjudication)
+    clarifications: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["cues"], d["keywords"] = list(self.cues), list(self.keywords)
+        d["clarifications"] = list(self.clarifications)
         return d
 
 
@@ -101,10 +104,13 @@ def load_themes(path: str | Path | None = None) -> tuple[Theme, ...]:
         cues = item["cues"]
         if not isinstance(cues, list) or not cues or not all(isinstance(c, str) and c.strip() for c in cues):
             raise ThemeFileError(f"{where} ({tid}): 'cues' must be a non-empty list of phrases")
+        clar = item.get("clarifications", [])
+        if not isinstance(clar, list) or not all(isinstance(c, str) and c.strip() for c in clar):
+            raise ThemeFileError(f"{where} ({tid}): 'clarifications' must be a list of sentences")
         out.append(Theme(id=tid, name=str(item["name"]), definition=str(item["definition"]),
                          include=str(item.get("include", "")), exclude=str(item.get("exclude", "")),
                          cues=tuple(c.lower().strip() for c in cues),
-                         keywords=tuple(item.get("keywords", ()))))
+                         keywords=tuple(item.get("keywords", ())), clarifications=tuple(clar)))
     return tuple(out)
 
 
@@ -169,3 +175,48 @@ def load_unions(path: str | Path | None = None) -> tuple[UnionTheme, ...]:
         out.append(UnionTheme(id=item["id"], name=item.get("name", item["id"]),
                               definition=item.get("definition", ""), of=tuple(parts)))
     return tuple(out)
+
+
+_RELATION_KEYS = {"version", "_note", "roles", "precedence", "relations"}
+
+
+def relations_path(path: str | Path | None = None) -> Path:
+    return Path(path) if path else _data_path("relations.json")
+
+
+def load_relations(path: str | Path | None = None) -> dict:
+    """Load and validate the relation patterns (who is in conflict with whom), with each "$ROLE"
+    placeholder expanded into a token test; returns {relation: [matcher patterns]} plus the
+    precedence order under the key "precedence"."""
+    path = relations_path(path)
+    doc = _read_json(path)
+    if not isinstance(doc, dict) or set(doc) - _RELATION_KEYS:
+        raise ThemeFileError(f"{path}: expected keys {sorted(_RELATION_KEYS)}")
+    roles, rels = doc.get("roles", {}), doc.get("relations", {})
+    if not isinstance(roles, dict) or not isinstance(rels, dict) or not rels:
+        raise ThemeFileError(f"{path}: 'roles' and 'relations' must be objects")
+    out: dict = {}
+    for name, patterns in rels.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not isinstance(patterns, list):
+            raise ThemeFileError(f"{path}: relation {name!r} must be lower_snake_case with a list of patterns")
+        expanded = []
+        for k, pattern in enumerate(patterns):
+            toks = []
+            for tok in pattern:
+                if isinstance(tok, str):
+                    role = tok[1:] if tok.startswith("$") else None
+                    if role not in roles:
+                        raise ThemeFileError(f"{path}: relation {name!r} pattern #{k + 1}: unknown role {tok!r}; "
+                                             f"roles: {sorted(roles)}")
+                    toks.append({"LOWER": {"IN": [w.lower() for w in roles[role]]}})
+                elif isinstance(tok, dict):
+                    toks.append(tok)
+                else:
+                    raise ThemeFileError(f"{path}: relation {name!r} pattern #{k + 1}: tokens are objects or '$ROLE'")
+            expanded.append(toks)
+        out[name] = expanded
+    precedence = doc.get("precedence", list(out))
+    if sorted(precedence) != sorted(out):
+        raise ThemeFileError(f"{path}: 'precedence' must list each relation once: {sorted(out)}")
+    out["precedence"] = precedence
+    return out

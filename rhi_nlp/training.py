@@ -21,7 +21,7 @@ from .nlp import build_pipeline
 from .paths import training_dir
 from .persistence import Model, save_model
 from .text import clean_text
-from .themes import Theme, file_sha256, load_themes, rules_path, themes_path
+from .themes import Theme, file_sha256, load_themes, relations_path, rules_path, themes_path
 
 
 def default_training_files() -> list[Path]:
@@ -173,6 +173,7 @@ def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default"
         "themes": list(theme_ids),
         "themes_sha256": file_sha256(themes_path()),
         "context_rules_sha256": file_sha256(rules_path()),
+        "relations_sha256": file_sha256(relations_path()),
         "training_data": [{"file": f.name, "sha256": file_sha256(f)} for f in files],
         "n_training": int(len(Y)),
         "positives": {t: int(Y[:, j].sum()) for j, t in enumerate(theme_ids)},
@@ -209,5 +210,6 @@ def model_card_markdown(card: dict) -> str:
         lines.append("No held-out file was available.")
     lines += ["", "## Integrity", f"model.npz SHA-256: {card.get('model_sha256', '(set on save)')}", f"model.json SHA-256: {card.get('model_json_sha256', '(set on save)')}",
               f"themes.json SHA-256: {card['themes_sha256']}",
-              f"context_rules.json SHA-256: {card['context_rules_sha256']}", ""]
+              f"context_rules.json SHA-256: {card['context_rules_sha256']}",
+              f"relations.json SHA-256: {card['relations_sha256']}", ""]
     return "\n".join(lines)

@@ -66,3 +66,40 @@ def test_components_multiprocessing_pipe(nlp):
     single = [[(s.text, s._.rhi_modifiers) for s in d.spans["rhi_cues"]] for d in nlp.pipe(texts)]
     multi = [[(s.text, s._.rhi_modifiers) for s in d.spans["rhi_cues"]] for d in nlp.pipe(texts, n_process=2, batch_size=2)]
     assert multi == single and single[0] == [("CSE", ("NEGATED",))]
+
+
+@pytest.mark.parametrize("text, cue, negated", [
+    ("Risks:\nCSE: N\nSubstance misuse: Y - cannabis daily", "CSE", True),          # checklist answer N
+    ("Risks:\nCSE: N\nSubstance misuse: Y - cannabis daily", "cannabis", False),
+    ("Self-harm: not discussed", "Self-harm", True),
+    ("Bullying: declined to answer", "Bullying", True),
+    ("Domestic abuse - no", "Domestic abuse", True),
+    ("He said they don't argue.", "argue", True),                                  # n't negates
+    ("No arguments in placement.", "arguments", True),                              # trigger holds the cue
+    ("They don't get on.", "don't get on", False),                                  # pseudo: not a negation
+])
+def test_components_checklists_and_negation(nlp, text, cue, negated):
+    span = next(s for s in nlp(text).spans["rhi_cues"] if s.text == cue)
+    assert ("NEGATED" in span._.rhi_modifiers) is negated
+
+
+@pytest.mark.parametrize("text, relations", [
+    ("She and mum argue at every meal.", ["child_adult_conflict"]),
+    ("YP argued with mum about her phone.", ["child_adult_conflict"]),
+    ("Mum and her partner were arguing all night.", ["adults_conflict"]),
+    ("Mum argued with her partner.", ["adults_conflict"]),                          # precedence over child-adult
+    ("Dad took his PlayStation and he is grounded.", ["child_adult_conflict", "child_adult_conflict"]),
+    ("They were screaming at each other.", ["adults_conflict"]),
+    ("He went to the park with friends.", []),
+])
+def test_components_relations(nlp, text, relations):
+    assert [s.label_ for s in nlp(text).spans["rhi_relations"]] == relations
+
+
+def test_components_relation_token_takes_the_scope(nlp):
+    from rhi_nlp.features import doc_to_record
+    from rhi_nlp.themes import load_themes
+
+    ids = tuple(t.id for t in load_themes())
+    assert doc_to_record(nlp("Mum and dad don't argue."), ids).marked[0].endswith("x_rel_adults_conflict")
+    assert doc_to_record(nlp("Her friend's parents row all the time."), ids).marked[0].endswith("o_rel_adults_conflict")

@@ -241,26 +241,27 @@ def test_issue_7_audit_files_are_excel_safe_and_read_back_intact(small_model, tm
 
 # --- narrative text in errors ------------------------------------------------------------------
 
-def test_issue_7_headerless_export_is_not_echoed(tmp_path):
+def test_issue_7_headerless_export_is_not_echoed(tmp_path, small_model_dir):
     path = tmp_path / "nohead.csv"
     path.write_text(f"1,The child said {MARKER} and mum argue all the time at home\n2,second\n")
-    result = _run("tag", path, "-o", tmp_path / "o.csv")
+    result = _run("tag", path, "-o", tmp_path / "o.csv", "--model", small_model_dir)
     assert result.exit_code == 1 and MARKER not in result.output
     assert "the first row does not look like a header" in result.output
 
 
-def test_issue_7_swapped_id_column_is_not_echoed(tmp_path):
+def test_issue_7_swapped_id_column_is_not_echoed(tmp_path, small_model_dir):
     path = tmp_path / "x.csv"
     pd.DataFrame({"id": ["1", "2"], "narrative": [f"{MARKER} went missing with friends again", "x"]}).to_csv(path, index=False)
-    result = _run("tag", path, "-o", tmp_path / "o.csv", "--id-col", "narrative", "--text-col", "id")
+    result = _run("tag", path, "-o", tmp_path / "o.csv", "--id-col", "narrative", "--text-col", "id",
+                  "--model", small_model_dir)
     assert result.exit_code == 1 and MARKER not in result.output
     assert "row 2, column 'narrative': the value is long free text, not an id" in result.output
 
 
-def test_issue_7_library_errors_do_not_quote_cells(tmp_path):
+def test_issue_7_library_errors_do_not_quote_cells(tmp_path, small_model_dir):
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1" + f"{MARKER} not really parquet".encode() + b"PAR1")
-    result = _run("tag", bad, "-o", tmp_path / "o.csv")
+    result = _run("tag", bad, "-o", tmp_path / "o.csv", "--model", small_model_dir)
     assert result.exit_code == 1 and MARKER not in result.output and "cannot read" in result.output
 
 

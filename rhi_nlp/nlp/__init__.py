@@ -11,7 +11,7 @@ from dataclasses import asdict
 import spacy
 from spacy.language import Language
 
-from ..themes import ContextRule, Theme, load_context_rules, load_themes
+from ..themes import ContextRule, Theme, load_context_rules, load_relations, load_themes
 from . import components  # noqa: F401  (registers the factories)
 
 MAX_CHARS = 2_000_000
@@ -29,6 +29,9 @@ def build_pipeline(themes: tuple[Theme, ...] | None = None,
     nlp.max_length = MAX_CHARS
     nlp.add_pipe("rhi_sentences")
     nlp.add_pipe("rhi_theme_cues", config={"cues": {t.id: list(t.cues) for t in themes}})
+    relations = load_relations()
+    precedence = relations.pop("precedence")
+    nlp.add_pipe("rhi_relations", config={"relations": relations, "precedence": precedence})
     rule_dicts = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()} for r in rules]
     nlp.add_pipe("rhi_context", config={"rules": rule_dicts, "default_max_scope": default_max_scope or 8})
     return nlp

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from spacy.attrs import SENT_START
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from ..themes import MODIFIERS
@@ -129,6 +129,38 @@ class ThemeCues:
     def __call__(self, doc: Doc) -> Doc:
         spans = [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
         doc.spans["rhi_cues"] = spans
+        return doc
+
+
+@Language.factory("rhi_relations", default_config={"relations": {}, "precedence": []})
+def make_relations(nlp: Language, name: str, relations: dict, precedence: list):
+    return Relations(nlp, relations, precedence)
+
+
+class Relations:
+    """Mark who is in conflict with whom (``doc.spans["rhi_relations"]``, labelled with the
+    relation): patterns are data (``data/relations.json``). Where spans of two relations overlap,
+    the one earlier in ``precedence`` wins ("mum argued with her partner" is adults in conflict,
+    not the child arguing with a partner)."""
+
+    def __init__(self, nlp: Language, relations: dict[str, list], precedence: list[str]):
+        self.matcher = Matcher(nlp.vocab)
+        for name, patterns in relations.items():
+            self.matcher.add(name, patterns)
+        self.rank = {name: k for k, name in enumerate(precedence)}
+
+    def __call__(self, doc: Doc) -> Doc:
+        found = sorted(((self.rank.get(doc.vocab.strings[m], 99), -(e - s), s, e, doc.vocab.strings[m])
+                        for m, s, e in self.matcher(doc)))
+        taken = [False] * len(doc)
+        spans = []
+        for _, _, s, e, label in found:
+            if any(taken[s:e]):
+                continue
+            for i in range(s, e):
+                taken[i] = True
+            spans.append(Span(doc, s, e, label=label))
+        doc.spans["rhi_relations"] = sorted(spans, key=lambda sp: sp.start)
         return doc
 
 
