@@ -79,7 +79,8 @@ def test_components_multiprocessing_pipe(nlp):
     ("They don't get on.", "don't get on", False),                                  # pseudo: not a negation
 ])
 def test_components_checklists_and_negation(nlp, text, cue, negated):
-    span = next(s for s in nlp(text).spans["rhi_cues"] if s.text == cue)
+    doc = nlp(text)
+    span = next(s for s in doc.spans["rhi_cues"] if s.text == cue)
     assert ("NEGATED" in span._.rhi_modifiers) is negated
 
 
@@ -93,7 +94,8 @@ def test_components_checklists_and_negation(nlp, text, cue, negated):
     ("He went to the park with friends.", []),
 ])
 def test_components_relations(nlp, text, relations):
-    assert [s.label_ for s in nlp(text).spans["rhi_relations"]] == relations
+    doc = nlp(text)
+    assert [s.label_ for s in doc.spans["rhi_relations"]] == relations
 
 
 def test_components_relation_token_takes_the_scope(nlp):
