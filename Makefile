@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-rhi-nlp
 DEMO_IN := training_data/demo/northmoor_rhi_2025.csv
 DEMO_OUT := demo_output
 
-.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-estimate data clean
+.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-locked bench-estimate data corpus clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-models/default/model.npz: $(STAMP) training_data/corpus.csv rhi_nlp/data/themes.json rhi_nlp/data/context_rules.json
+models/default/model.npz: $(STAMP) training_data/corpus.csv training_data/independent/independent.csv rhi_nlp/data/themes.json rhi_nlp/data/context_rules.json rhi_nlp/data/relations.json
 	$(PY) -m rhi_nlp train --name default
 
 model: models/default/model.npz
@@ -47,8 +47,15 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
+# Quality on writing the model never learned from: leave-one-voice-out over the independent corpus
+# and the real-world check (headline figures), then speed, memory and the generator's own split.
 bench: models/default/model.npz
+	$(PY) benchmarks/bench_generalisation.py
 	$(PY) benchmarks/bench_quality.py
+
+# The locked test set, scored once per release (never used to choose anything).
+bench-locked: models/default/model.npz
+	$(PY) benchmarks/bench_generalisation.py --locked
 
 # Interval benchmark (ESTIMATION.md section 7) with ppi_py and QuaPy as peers (benchmark-only
 # requirements). Reduced grid by default; the full grid: make bench-estimate BENCH_ARGS=--full
@@ -59,6 +66,10 @@ bench-estimate: $(STAMP)
 
 data:
 	$(PY) training_data/synth/generate.py
+
+# Rebuild the independent corpus CSVs from the hand-written JSON Lines (validated; deterministic).
+corpus:
+	$(PY) training_data/independent/build.py
 
 clean:
 	$(PY) -c "import shutil; [shutil.rmtree(p, ignore_errors=True) for p in ('$(DEMO_OUT)', 'models/default')]"

@@ -55,6 +55,19 @@ def _score(Y, P, thr, ids, texts, themes):
     return ours, kw
 
 
+def _record_on_card(model, locked: dict, lovo: dict) -> None:
+    """Write the locked-test result and the leave-one-voice-out summary onto the release model's
+    card (JSON and Markdown). The card is not part of the model's hash check."""
+    from rhi_nlp.files import write_bytes
+    from rhi_nlp.training import model_card_markdown
+
+    card = model.card
+    card["locked_test"] = locked
+    card["leave_one_voice_out"] = lovo
+    write_bytes(model.path / "model_card.json", (json.dumps(card, indent=2) + "\n").encode("utf-8"))
+    write_bytes(model.path / "model_card.md", model_card_markdown(card).encode("utf-8"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-generated", action="store_true", help="train on the independent voices only")
@@ -135,7 +148,17 @@ def main() -> None:
                          "generated_weight": args.generated_weight, "groups": not args.no_groups},
               "leave_one_voice_out": {"summary": summary, "voices": per_voice}}
     if not args.voices:
-        clf = fit(grecs + irecs, np.vstack([GY, IY]), np.r_[gstyle, voices], len(grecs))
+        release = args.params == "{}" and not args.no_generated and args.generated_weight == 1.0 and not args.no_groups
+        if release:
+            # the release model: models/default, trained by `make model` with the same settings
+            from rhi_nlp.paths import default_model_dir
+            from rhi_nlp.persistence import load_model
+
+            model = load_model(default_model_dir())
+            clf = model.classifier
+            print(f"\nReal-world and locked figures from the release model {default_model_dir()}")
+        else:
+            clf = fit(grecs + irecs, np.vstack([GY, IY]), np.r_[gstyle, voices], len(grecs))
         _, rtexts, RY = load_labelled([REALWORLD], ids, allow_uncertain=True)
         P = clf.predict_proba(records_for(rtexts, ids, nlp))
         ours, kw = _score(RY, P, clf.thresholds_, ids, rtexts, themes)
@@ -144,21 +167,28 @@ def main() -> None:
                                               "support": ours["themes"][t]["support"]} for t in ids}}
         print(f"\nReal-world check ({len(RY)} paraphrased published cases; uncertain themes skipped): macro-F1 "
               f"{ours['macro_f1']:.3f}, keywords {kw['macro_f1']:.3f} (margin {ours['macro_f1'] - kw['macro_f1']:+.3f})")
+        for t in ids:
+            m = ours["themes"][t]
+            print(f"  {t:<24} F1 {m['f1']:.3f}  kw {kw['themes'][t]['f1']:.3f}  positives {m['support']}")
         if args.locked:
+            if not release:
+                raise SystemExit("--locked scores the release model only: run it without --params or other options")
             _, ltexts, LY = load_labelled([LOCKED], ids)
             P = clf.predict_proba(records_for(ltexts, ids, nlp))
             ours, kw = _score(LY, P, clf.thresholds_, ids, ltexts, themes)
-            locked = {"n": len(LY), "macro_f1": ours["macro_f1"], "keyword_macro_f1": kw["macro_f1"], "ece": ours["ece"],
+            locked = {"file": LOCKED.name, "n": len(LY), "voices": sorted(set(_voices(LOCKED, len(LY)))),
+                      "macro_f1": ours["macro_f1"], "keyword_macro_f1": kw["macro_f1"], "ece": ours["ece"],
                       "themes": {t: {**ours["themes"][t], "kw_f1": kw["themes"][t]["f1"]} for t in ids},
-                      "calibration": ours["calibration"]}
+                      "calibration": ours["calibration"],
+                      "scored_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             result["locked"] = locked
-            OUT.mkdir(exist_ok=True)
-            (OUT / "locked.json").write_text(json.dumps(locked, indent=2) + "\n")
-            print(f"\nLOCKED test set ({len(LY)} narratives, 3 voices never trained on): macro-F1 {ours['macro_f1']:.3f} "
-                  f"(keywords {kw['macro_f1']:.3f}); ECE {ours['ece']:.3f}")
+            _record_on_card(model, locked, summary)
+            print(f"\nLOCKED test set ({len(LY)} narratives, {len(locked['voices'])} voices never trained or tuned on): "
+                  f"macro-F1 {ours['macro_f1']:.3f} (keywords {kw['macro_f1']:.3f}); ECE {ours['ece']:.3f}")
             for t in ids:
                 m = ours["themes"][t]
                 print(f"  {t:<24} F1 {m['f1']:.3f}  count ratio {m['count_ratio']:.2f}  (kw {kw['themes'][t]['f1']:.3f})")
+            print(f"Recorded on the model card: {model.path / 'model_card.json'}")
     OUT.mkdir(exist_ok=True)
     name = "generalisation.json" if not args.voices and args.params == "{}" else "generalisation_experiment.json"
     (OUT / name).write_text(json.dumps(result, indent=2) + "\n")
