@@ -151,7 +151,8 @@ def train(label_files, name, seed):
     ev = model.card.get("heldout")
     click.echo(f"Saved model '{name}' to {model.path} ({model.card['n_training']} labelled narratives).")
     if ev:
-        click.echo(f"Held-out macro-F1: {ev['macro_f1']:.3f} on {ev['n']} narratives never used in training.")
+        click.echo(f"Macro-F1 on the generator's held-out split: {ev['macro_f1']:.3f} ({ev['n']} narratives; optimistic, "
+                   f"not a quality figure: run make bench for leave-one-voice-out figures).")
         old_ev = (old.card.get("heldout") or {}) if old else {}
         click.echo(f"{'theme':<24}{'F1':>7}" + (f"{'previous':>10}" if old_ev else ""))
         for t, m in ev["themes"].items():

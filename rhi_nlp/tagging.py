@@ -70,16 +70,17 @@ class Tagger:
         if nonempty:
             probs[nonempty] = clf.predict_proba([records[i] for i in nonempty])
         flags = (probs >= np.asarray(clf.thresholds_)).astype(int)
+        best = clf.evidence_batch(records, flags)  # one featurisation for the whole batch
         cols: dict[str, list] = {}
         for j, theme in enumerate(self.theme_ids):
             evidence = []
             for i, rec in enumerate(records):
-                if flags[i, j]:
-                    k = clf.evidence(rec, j)
+                k = best[i][j]
+                if k is None:
+                    evidence.append("")
+                else:
                     s, e = rec.sentences[k]
                     evidence.append(texts[i][s:e].strip()[:EVIDENCE_MAX_CHARS])
-                else:
-                    evidence.append("")
             cols[theme] = flags[:, j].tolist()
             cols[f"{theme}_prob"] = np.round(probs[:, j], 4).tolist()
             cols[f"{theme}_evidence"] = evidence
