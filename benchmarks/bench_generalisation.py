@@ -77,6 +77,8 @@ def main() -> None:
     ap.add_argument("--generated-weight", type=float, default=1.0, help="sample weight of generated narratives")
     ap.add_argument("--no-groups", action="store_true", help="calibrate on random folds, not folds by voice")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--reuse-lovo", default=None,
+                    help="take the leave-one-voice-out result from this JSON (a run of the same configuration)")
     args = ap.parse_args()
     params = json.loads(args.params)
     t0 = time.time()
@@ -102,6 +104,8 @@ def main() -> None:
     print(f"records built in {time.time() - t0:.0f} s: {len(grecs)} generated, {len(irecs)} independent "
           f"in {len(set(voices))} voices")
     held = sorted(set(voices)) if not args.voices else args.voices.split(",")
+    if args.reuse_lovo:
+        held = []  # computed earlier for this configuration: read below
 
     def one_voice(v):
         te = voices == v
@@ -123,6 +127,11 @@ def main() -> None:
                                                        for t in ids}}
         print(f"  {v:<16} n={te.sum():4d}  macro-F1 {ours['macro_f1']:.3f}  keywords {kw['macro_f1']:.3f}  "
               f"ECE {ours['ece']:.3f}  ({time.time() - t0:.0f} s)", flush=True)
+    if args.reuse_lovo:
+        prior = json.loads(Path(args.reuse_lovo).read_text())
+        per_voice = prior["leave_one_voice_out"]["voices"]
+        held = sorted(per_voice)
+        print(f"leave-one-voice-out result reused from {args.reuse_lovo} (config {prior.get('config')})")
     theme_f1 = {t: float(np.mean([per_voice[v]["themes"][t]["f1"] for v in held])) for t in ids}
     theme_kw = {t: float(np.mean([per_voice[v]["themes"][t]["kw_f1"] for v in held])) for t in ids}
     ratios = {t: [per_voice[v]["themes"][t]["count_ratio"] for v in held if per_voice[v]["themes"][t]["count_ratio"]]
@@ -148,7 +157,8 @@ def main() -> None:
                          "generated_weight": args.generated_weight, "groups": not args.no_groups},
               "leave_one_voice_out": {"summary": summary, "voices": per_voice}}
     if not args.voices:
-        release = args.params == "{}" and not args.no_generated and args.generated_weight == 1.0 and not args.no_groups
+        release = (json.loads(args.params) in ({}, {"C": ThemeClassifier().C}) and not args.no_generated
+                   and args.generated_weight == 1.0 and not args.no_groups)
         if release:
             # the release model: models/default, trained by `make model` with the same settings
             from rhi_nlp.paths import default_model_dir

@@ -71,7 +71,7 @@ def _load_model(model_dir: str | None):
     path = default_model_dir()
     if not has_model(path):
         click.echo(f"No default model yet: training one from training_data/ into {path} "
-                   f"(under a minute) ...", err=True)
+                   f"(a few minutes) ...", err=True)
         _run(train_model, name="default")
     return _run(load_model, path)
 
