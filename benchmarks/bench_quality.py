@@ -54,7 +54,9 @@ def main() -> None:
     model = load_model(default_model_dir())
     themes = load_themes()
     ids = model.theme_ids
-    for name, path in (("held-out (generated, unseen)", HELDOUT), ("hand-written (different style)", HAND)):
+    for name, path in (("generator's held-out split (optimistic: same generator as part of the training data; "
+                        "not a quality figure)", HELDOUT),
+                       ("129 older hand-written narratives (one author, not in the independent corpus)", HAND)):
         _, texts, Y = load_labelled([path], ids)
         P = model.classifier.predict_proba(records_for(texts, ids))
         ours = summarise(Y, P, model.classifier.thresholds_, ids)
@@ -86,10 +88,10 @@ def main() -> None:
     hand = summarise(Y, P_hand, [0.5] * len(ids), ids)
     P_gen = model.classifier.predict_proba(recs)
     gen = summarise(Y, P_gen, model.classifier.thresholds_, ids)
-    print(f"\n## Generated-vs-hand-written gap (5-fold CV over {len(Y)} hand-written narratives)")
+    print(f"\n## Release model vs a model trained on the older hand-written set itself (5-fold CV, {len(Y)} narratives)")
     print(f"trained on hand-written folds: macro-F1 {hand['macro_f1']:.3f}")
-    print(f"trained on generated text only: macro-F1 {gen['macro_f1']:.3f}")
-    print(f"gap (hand-written minus generated): {hand['macro_f1'] - gen['macro_f1']:+.3f} (target: <= 0.10)")
+    print(f"release model (generated + independent corpus, never saw these): macro-F1 {gen['macro_f1']:.3f}")
+    print(f"gap (hand-written folds minus release model): {hand['macro_f1'] - gen['macro_f1']:+.3f}")
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
