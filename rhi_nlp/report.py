@@ -96,14 +96,20 @@ def render_text(results: list[dict]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")         # active anywhere: code, emphasis, links, tables
+_MD_LINE_START = re.compile(r"^(\s*)([#>+\-]|\d+[.)])")   # headings, quotes, lists at a line's start
 
 
 def md(text: object) -> str:
-    """Text for Markdown: HTML escaped (a renderer would run <script>), Markdown punctuation
-    backslash-escaped, line breaks flattened (a heading or table cell is one line)."""
+    """Text for Markdown: HTML escaped (a renderer would run <script>), the punctuation Markdown
+    acts on backslash-escaped, line breaks flattened (a heading or table cell is one line)."""
     flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    out = _MD_INLINE.sub(r"\\\1", html.escape(flat, quote=False))
+    def mark(m: re.Match) -> str:
+        lead = m.group(2)
+        return m.group(1) + (lead[:-1] + "\\" + lead[-1] if lead[0].isdigit() else "\\" + lead)
+
+    return _MD_LINE_START.sub(mark, out)
 
 
 def render_markdown(results: list[dict], title: str = "Return Home Interviews: themes recorded") -> str:

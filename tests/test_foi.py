@@ -9,9 +9,7 @@ from click.testing import CliRunner
 from rhi_nlp.cli import cli
 from rhi_nlp.errors import AuditError, InputError
 from rhi_nlp.foi import Period, draw_sample, estimate_themes, plan, result_to_dict
-from rhi_nlp.tagging import tag_file
 
-from .conftest import DEMO, DEMO_TRUTH
 
 
 from .conftest import label_from_truth as _label

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from rhi_nlp.cli import cli
 from rhi_nlp.disclosure import disclose
 from rhi_nlp.errors import AuditError, InputError, ModelFileError
-from rhi_nlp.foi import Period, draw_sample, estimate_themes, plan, result_to_dict, secondary_suppression
+from rhi_nlp.foi import Period, draw_sample, estimate_themes, result_to_dict, secondary_suppression
 from rhi_nlp.io import read_table, write_table
 from rhi_nlp.persistence import load_model
 from rhi_nlp.report import render_html, render_json, render_markdown, render_text
@@ -118,7 +118,7 @@ def test_issue_7_not_recorded_children_are_those_with_no_recorded_narrative(demo
 @pytest.mark.parametrize("point, lo, hi, N, shown, reason", [
     (6.6, 5.0, 9.0, 7, "c", "nearly all"),      # was "5, 100.0% (range 5 to 10)" for a group of 7
     (2.0, 1.0, 3.0, 3, "c", "small group"),
-    (11.0, 6.0, 19.0, 23, "10", None),           # limits never exceed the group: 19 -> 20 capped at 23? no: 20
+    (11.0, 6.0, 19.0, 23, "10", None),           # an ordinary group: published as usual
 ])
 def test_issue_7_small_groups_are_withheld(point, lo, hi, N, shown, reason):
     d = disclose(point, lo, hi, N)
@@ -150,7 +150,7 @@ def test_issue_7_small_group_rule_reaches_every_output(demo_tagged, tmp_path):
     js = json.loads(render_json(rows))["themes"]["parental_conflict"]["groups"]["tiny"]
     assert js["estimate"] is None and js["unrounded"] is None
     md, page = render_markdown(rows), render_html(rows, "t", b"")
-    assert "| parental conflict |" not in md.lower() or "| tiny | c | c to c |" in md
+    assert "| tiny | c | c to c |" in md and "withheld (c) because nearly all" in md
     assert "withheld (c) because nearly all" in page
 
 
@@ -359,13 +359,17 @@ def test_issue_7_report_escapes_group_names(demo_tagged, tmp_path):
     assert all(line.count("|") - line.count("\\|") == 7 for line in md.splitlines() if line.startswith("| Parental"))
 
 
-def test_issue_7_unwritable_output_folder(small_model_dir, narratives_csv, tmp_path):
+def test_issue_7_unwritable_output_folder(small_model_dir, narratives_csv, demo_tagged, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     r = _run("tag", narratives_csv, "-o", blocker / "o.csv", "--model", small_model_dir)
     assert r.exit_code == 1 and "is not a folder" in r.output
-    r = _run("report", narratives_csv, "-o", blocker, "--theme", "parental_conflict")
-    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit)
+    r = _run("report", demo_tagged, "--id-col", "rhi_id", "-o", blocker, "--theme", "parental_conflict")
+    assert r.exit_code == 2 and "is a file" in r.output  # click's own usage error, no traceback
+    from rhi_nlp.report import write_report
+
+    with pytest.raises(InputError, match=r"file: is a file; -o names the folder for the report"):
+        write_report([], blocker, "t")
 
 
 def test_issue_7_parquet_types_written_to_xlsx(small_model, tmp_path):

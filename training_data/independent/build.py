@@ -16,7 +16,6 @@ narrative holds a mention that does not count), and for the real-world set sourc
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from pathlib import Path
 
