@@ -76,8 +76,10 @@ def paragraph_parts(r: dict) -> list[str]:
     method = PLAIN_METHOD[_method_key(r)].format(n=r["n_audited"], unit=r["unit"], unit_one=unit_one, conf=conf)
     parts = [sentence(r), f"Definition used: {r['definition']}", method]
     parts += r["notes"]
-    parts.append("Figures are rounded to the nearest 5 and interval limits rounded outwards; figures "
-                 "below 5 are shown as 'fewer than 5'. A theme is counted only where the narrative "
+    rule = r["disclosure"]
+    parts.append(f"Figures are rounded to the nearest {rule['rounding_base']} and interval limits rounded outwards; "
+                 f"figures below {rule['threshold']} are shown as 'fewer than {rule['threshold']}', and small groups "
+                 f"are withheld (c). A theme is counted only where the narrative "
                  "records it as a current factor: negated, advice-only, hypothetical, historical or "
                  "other people's mentions are not counted.")
     return parts
@@ -185,7 +187,8 @@ def _chart_png(results: list[dict], title: str, plt) -> bytes:
              "with model probabilities.", fontsize=7.5, color="#666666")
     if rows:
         ax.set_title(f"{rows[0]['display']['denominator']} {unit} with a recorded narrative; period: {rows[0]['period']}.\n"
-                     f"Figures rounded to the nearest 5; interval limits rounded outwards; below 5 withheld.",
+                     f"Figures rounded to the nearest {rows[0]['disclosure']['rounding_base']}; interval limits rounded "
+                     f"outwards; below {rows[0]['disclosure']['threshold']} withheld.",
                      loc="left", fontsize=8.5, color="#444444")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -528,3 +528,12 @@ def test_issue_7_fuzz_cli_never_tracebacks_or_leaks(name, small_model_dir, tmp_p
         assert not list(tmp_path.glob(".*.part"))
 
     check()
+
+
+def test_issue_7_report_states_the_rule_it_applied(demo_tagged):
+    from rhi_nlp.disclosure import DisclosureRule
+    from rhi_nlp.report import paragraph_parts
+
+    (r,) = estimate_themes(demo_tagged, themes=["parental_conflict"], id_col="rhi_id")
+    row = result_to_dict(r, DisclosureRule(threshold=10, base=5))
+    assert any("figures below 10 are shown as 'fewer than 10'" in p for p in paragraph_parts(row))
