@@ -85,6 +85,12 @@ def paragraph_parts(r: dict) -> list[str]:
     return parts
 
 
+def interval_text(r: dict) -> str:
+    """The interval as a table shows it: 'withheld' for a suppressed figure."""
+    d = r["display"]
+    return "withheld" if r["suppressed"] else f"{d['ci_low']} to {d['ci_high']}"
+
+
 def render_text(results: list[dict]) -> str:
     out = []
     for r in results:
@@ -121,7 +127,7 @@ def render_markdown(results: list[dict], title: str = "Return Home Interviews: t
     for r in results:
         d = r["display"]
         lines.append(f"| {md(r['name'])} |" + (f" {md(r['group'] or 'all')} |" if grouped else "") +
-                     f" {md(d['estimate'])} | {md(d['ci_low'])} to {md(d['ci_high'])} | {md(r['interval_kind'])} | "
+                     f" {md(d['estimate'])} | {md(interval_text(r))} | {md(r['interval_kind'])} | "
                      f"{r['n_audited'] or 'no'} |")
     lines.append("")
     for r in results:
@@ -204,7 +210,7 @@ def render_html(results: list[dict], title: str, png: bytes) -> str:
     rows = "".join(
         f"<tr><td>{esc(r['name'])}</td>" + (f"<td>{esc(r['group'] or 'all')}</td>" if grouped else "") +
         f"<td class=n>{esc(r['display']['estimate'])}</td>"
-        f"<td class=n>{esc(r['display']['ci_low'])} to {esc(r['display']['ci_high'])}</td><td>{esc(r['interval_kind'])}</td>"
+        f"<td class=n>{esc(interval_text(r))}</td><td>{esc(r['interval_kind'])}</td>"
         f"<td class=n>{r['n_audited'] or 'none'}</td></tr>" for r in results)
     paras = "".join(f"<h2>{esc(r['name'])}{' (' + esc(r['group']) + ')' if r['group'] is not None else ''}</h2>"
                     + "".join(f"<p>{esc(p)}</p>" for p in paragraph_parts(r)) for r in results)

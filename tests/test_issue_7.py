@@ -150,7 +150,7 @@ def test_issue_7_small_group_rule_reaches_every_output(demo_tagged, tmp_path):
     js = json.loads(render_json(rows))["themes"]["parental_conflict"]["groups"]["tiny"]
     assert js["estimate"] is None and js["unrounded"] is None
     md, page = render_markdown(rows), render_html(rows, "t", b"")
-    assert "| tiny | c | c to c |" in md and "withheld (c) because nearly all" in md
+    assert "| tiny | c | withheld |" in md and "withheld (c) because nearly all" in md
     assert "withheld (c) because nearly all" in page
 
 
