@@ -20,7 +20,7 @@ from .dates import parse_date_column
 from .disclosure import DisclosureRule, audit_count_text, count_text, disclose
 from .errors import AuditError, InputError, show_id
 from .files import same_file
-from .io import parse_label, read_table, write_table
+from .io import describe_columns, parse_label, read_table, write_table
 from .sampling import score_bands, srs, stratified
 from .tagging import STATUS_COL
 from .themes import load_themes, load_unions
@@ -57,8 +57,6 @@ def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
     if missing:
         raise InputError(f"{path}: not a tagged file (missing column {missing[0]!r}); run rhi-nlp tag first")
     if id_col not in df.columns:
-        from .io import describe_columns
-
         raise InputError(f"{path}: column {id_col!r} not found ({describe_columns(list(df.columns))}); pass --id-col")
     df[id_col] = df[id_col].astype(str)
     dup = df[id_col][df[id_col].duplicated()]
@@ -153,11 +151,8 @@ class Drawn:
     """A sample drawn from a tagged file: the design and the RHI ids it selects."""
 
     design: object            # sampling.AuditDesign over the units (RHIs or children)
-    unit: str
-    keys: list | None         # child ids, for samples of children
     rec: pd.DataFrame         # the recorded narratives, in file order
     ids: list[str]            # the RHI ids drawn (all RHIs of the drawn children for --unit child)
-    unit_index: np.ndarray    # for each drawn RHI, its unit's index in the design
 
 
 def ids_hash(ids) -> str:
@@ -193,14 +188,11 @@ def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: in
     rng = np.random.default_rng(seed)
     d = stratified(f, size, rng) if design == "stratified" else srs(N, size, rng)
     if unit == "child":
-        chosen = {keys[i]: i for i in d.sample}
+        chosen = {keys[i] for i in d.sample}
         rows = rec[rec[child_col].astype(str).isin(chosen)]
-        unit_index = rows[child_col].astype(str).map(chosen).to_numpy()
     else:
         rows = rec.iloc[d.sample]
-        unit_index = d.sample
-    return Drawn(design=d, unit=unit, keys=keys, rec=rec, ids=rows[tagged.id_col].astype(str).tolist(),
-                 unit_index=unit_index)
+    return Drawn(design=d, rec=rec, ids=rows[tagged.id_col].astype(str).tolist())
 
 
 def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, design: str = "random",
