@@ -15,8 +15,6 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
@@ -104,18 +102,6 @@ def write_bytes(target: str | Path, data: bytes) -> None:
         part.unlink(missing_ok=True)
 
 
-@contextmanager
-def part_for(target: str | Path) -> Iterator[Path]:
-    """Yield a part path; on success rename it to ``target``, on any exit remove it."""
-    target = Path(target)
-    part = new_part(target)
-    try:
-        yield part
-        publish(part, target)
-    finally:
-        part.unlink(missing_ok=True)
-
-
 class _Terminated(SystemExit):
     pass
 
@@ -143,5 +129,5 @@ def same_file(a: str | Path, b: str | Path) -> bool:
         return False
 
 
-__all__ = ["new_part", "publish", "part_for", "write_bytes", "remove_stale_parts",
+__all__ = ["new_part", "publish", "write_bytes", "remove_stale_parts",
            "exit_cleanly_on_signals", "same_file"]
