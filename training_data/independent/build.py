@@ -57,11 +57,11 @@ def main() -> None:
             (locked if r["voice"].startswith("locked_") else train).append(row)
     _write(HERE / "independent.csv", header, train)
     _write(ROOT / "locked" / "locked.csv", header, locked)
-    real = ROOT / "realworld" / "realworld.jsonl"
-    if real.exists():
+    reals = sorted((ROOT / "realworld").glob("realworld*.jsonl"))
+    if reals:
         rows = [[r["id"], r["source_url"], r.get("source_title", ""), r["text"],
                  *["?" if t in r["uncertain"] else int(t in r["labels"]) for t in THEMES]]
-                for r in _rows(real)]
+                for real in reals for r in _rows(real)]
         _write(ROOT / "realworld" / "realworld.csv", ["id", "source_url", "source_title", "narrative", *THEMES], rows)
 
 
