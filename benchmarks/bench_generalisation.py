@@ -64,6 +64,12 @@ def _record_on_card(model, locked: dict, lovo: dict) -> None:
     card = model.card
     card["locked_test"] = locked
     card["leave_one_voice_out"] = lovo
+    # models are built on each machine, not committed: keep the release's figures in the repository
+    results = ROOT / "benchmarks" / "results" / f"release-{card['versions']['rhi_nlp']}-{card['model_sha256'][:12]}.json"
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps({"model_sha256": card["model_sha256"], "leave_one_voice_out": lovo,
+                                   "locked_test": locked}, indent=2) + "\n")
+    print(f"Release figures kept in {results.relative_to(ROOT)}")
     write_bytes(model.path / "model_card.json", (json.dumps(card, indent=2) + "\n").encode("utf-8"))
     write_bytes(model.path / "model_card.md", model_card_markdown(card).encode("utf-8"))
 
