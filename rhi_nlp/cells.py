@@ -78,6 +78,14 @@ def is_missing(v: object) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
+BLANK_TEXT = {"", "nan", "nat", "none", "<na>"}  # how an empty cell reads once turned into text
+
+
+def is_blank(v: object) -> bool:
+    """An empty cell, whether missing or text that spells an empty value."""
+    return is_missing(v) or str(v).strip().lower() in BLANK_TEXT
+
+
 def to_text(v: object) -> str | None:
     """A cell value as text for a text-only column (Parquet string columns, CSV)."""
     if is_missing(v):

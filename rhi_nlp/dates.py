@@ -13,12 +13,12 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from .cells import is_blank
 from .errors import InputError, show_id
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:$|[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?$)")
 _YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
-_BLANK = {"", "nan", "nat", "none", "<na>"}
 
 
 def _as_date(value) -> dt.date | None:
@@ -77,10 +77,10 @@ def parse_date_column(values: Sequence, ids: Sequence, *, column: str, path, dat
         if d is not None:
             out[k] = d
             continue
-        s = "" if v is None else str(v).strip()
-        if s.lower() in _BLANK or s.lower() == "nan":
+        if is_blank(v):
             raise InputError(f"{path}: row id {show_id(ids[k])}, column {column!r}: the date is empty; "
                              f"the period of every row must be known")
+        s = str(v).strip()
         if date_format:
             try:
                 out[k] = dt.datetime.strptime(s, date_format).date()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import estimate as est
+from .cells import is_blank
 from .dates import parse_date_column
 from .disclosure import DisclosureRule, audit_count_text, count_text, disclose
 from .errors import AuditError, InputError, show_id
@@ -136,7 +137,7 @@ def period_mask(df: pd.DataFrame, period: Period, id_col: str, path: Path) -> np
 
 def check_child_ids(df: pd.DataFrame, child_col: str, id_col: str, path: Path) -> None:
     """Counting children needs every RHI's child id: blank ids would merge into one child."""
-    blank = df[child_col].astype(str).str.strip().isin(["", "nan", "None", "<NA>", "NaN"])
+    blank = df[child_col].map(is_blank)
     if blank.any():
         rid = df[id_col].iloc[int(np.flatnonzero(blank.to_numpy())[0])]
         raise InputError(f"{path}: row id {show_id(rid)} (and {int(blank.sum()) - 1} other row(s)) has no child "
@@ -255,8 +256,8 @@ class Audit:
 
 
 def _first(df: pd.DataFrame, col: str) -> str:
-    v = str(df[col].iloc[0]) if len(df) else ""
-    return "" if v in ("nan", "None") else v
+    v = df[col].iloc[0] if len(df) else ""
+    return "" if is_blank(v) else str(v)
 
 
 def load_audit(path: str | Path, tagged: Tagged) -> Audit:
