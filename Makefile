@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-rhi-nlp
 DEMO_IN := training_data/demo/northmoor_rhi_2025.csv
 DEMO_OUT := demo_output
 
-.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-locked bench-estimate data corpus clean
+.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-locked bench-estimate data corpus release-model wheel clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,16 @@ bench-estimate: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) -m pip install --quiet --no-deps ssepy
 	$(PY) benchmarks/bench_estimate.py $(BENCH_ARGS)
+
+# The release model the package carries (rhi_nlp/bundled/model, committed): the default model,
+# after make bench-locked has put its leave-one-voice-out and locked-test figures on its card.
+release-model:
+	$(PY) -c "import json, shutil, sys; c = json.load(open('models/default/model_card.json')); 'locked_test' in c or sys.exit('models/default has no locked-test figures on its card: run make bench-locked first'); shutil.copytree('models/default', 'rhi_nlp/bundled/model', dirs_exist_ok=True)"
+
+# sdist and wheel (the wheel carries the release model and the base training corpus) in dist/
+wheel: $(STAMP)
+	$(PY) -m build --no-isolation --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 data:
 	$(PY) training_data/synth/generate.py

@@ -4,7 +4,9 @@
 
 1. Leave-one-voice-out (the headline): for each of the independent corpus's voices, train on the
    generated corpus plus every other voice and score the held-out voice; per voice and per theme,
-   beside keyword search, with the model-only count ratio (sum of probabilities / true count).
+   beside keyword search, with the model-only count ratio (sum of probabilities / true count), and
+   the model-only range `estimate` would give each held-out voice: does it contain the true count,
+   and where not, did a check say "audit before using this figure" (issue 12).
 2. Real-world check: a model trained on everything (generated + all independent voices) scores the
    paraphrased published case descriptions (uncertain themes skipped).
 3. --locked: the same model scores the locked test set ONCE, for a release; the result is written
@@ -25,10 +27,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rhi_nlp import estimate, model_only, transfer  # noqa: E402
 from rhi_nlp.classifier import ThemeClassifier  # noqa: E402
+from rhi_nlp.familiarity import familiarity  # noqa: E402
 from rhi_nlp.metrics import calibration_table, expected_calibration_error, summarise  # noqa: E402
 from rhi_nlp.nlp import build_pipeline  # noqa: E402
-from rhi_nlp.themes import load_themes  # noqa: E402
+from rhi_nlp.themes import load_themes, load_unions  # noqa: E402
 from rhi_nlp.training import keyword_baseline, load_labelled, records_for  # noqa: E402
 
 GENERATED = ROOT / "training_data" / "corpus.csv"
@@ -53,6 +57,59 @@ def _score(Y, P, thr, ids, texts, themes):
     ours["ece"] = round(expected_calibration_error(Y.ravel()[known], P.ravel()[known]), 4)
     ours["calibration"] = calibration_table(Y.ravel()[known], P.ravel()[known])
     return ours, kw
+
+
+def model_only_ranges(clf, prof, recs, texts, Y, themes, alpha=0.05) -> dict:
+    """Per theme: the true count, the model-only range `estimate` gives this batch (and the range
+    without the between-voice term, as before issue 12), and which checks raise the flag."""
+    P = clf.predict_proba(recs)
+    fam = float(np.nanmean(familiarity([r.text for r in recs], clf.vectorizer_.vocabulary_)))
+    kw = keyword_baseline(texts, themes)
+    out = {}
+    for j, t in enumerate(clf.theme_ids_):
+        cp, cy = clf.calibrate(j, clf.oof_scores_[:, j]), clf.oof_labels_[:, j]
+        e, _, checks = model_only.assess(P[:, j], theme=t, alpha=alpha, seed=0, calib_p=cp, calib_y=cy,
+                                         threshold=clf.thresholds_[j], prof=prof, familiarity=fam,
+                                         keyword_hits=int(kw[:, j].sum()))
+        old = estimate.model_only_estimate(P[:, j], alpha=alpha, calib_p=cp, calib_y=cy, seed=0)
+        T = int(Y[:, j].sum())
+        out[t] = {"true": T, "sum_prob": round(e.point, 2), "range": [e.lower, e.upper], "covered": e.covers(T),
+                  "range_without_voice_term": [old.lower, old.upper], "covered_without_voice_term": old.covers(T),
+                  "familiarity": round(fam, 3), "flag": checks["flag"], "reasons": checks["reasons"]}
+    return out
+
+
+def range_summary(batches: list[dict]) -> dict:
+    """Coverage of the (batch, theme) pairs and how many of the misses a check flagged."""
+    pairs = [r for b in batches for r in b.values()]
+    if not pairs:
+        return {}
+    misses = [r for r in pairs if not r["covered"]]
+    theme_checks = ("keyword disagreement", "prevalence shift")
+    def share(rows, pred):
+        return round(float(np.mean([pred(r) for r in rows])), 3) if rows else None
+    return {"pairs": len(pairs), "coverage": share(pairs, lambda r: r["covered"]),
+            "coverage_without_voice_term": share(pairs, lambda r: r["covered_without_voice_term"]),
+            "mean_width": round(float(np.mean([r["range"][1] - r["range"][0] for r in pairs])), 1),
+            "mean_width_without_voice_term": round(float(np.mean(
+                [r["range_without_voice_term"][1] - r["range_without_voice_term"][0] for r in pairs])), 1),
+            "misses": len(misses), "misses_flagged": share(misses, lambda r: r["flag"]),
+            "misses_flagged_by_theme_checks": share(misses, lambda r: any(c in r["reasons"] for c in theme_checks)),
+            "flag_rate": share(pairs, lambda r: r["flag"]),
+            "flag_rate_theme_checks": share(pairs, lambda r: any(c in r["reasons"] for c in theme_checks))}
+
+
+def print_range_summary(title: str, s: dict) -> None:
+    if not s:
+        return
+    print(f"\n{title}: {s['pairs']} (voice, theme) pairs; the range contains the true count for "
+          f"{s['coverage']:.1%} (without the between-voice term {s['coverage_without_voice_term']:.1%}); mean width "
+          f"{s['mean_width']} (was {s['mean_width_without_voice_term']}).")
+    if s["misses"]:
+        print(f"  {s['misses']} misses, flagged 'audit before using' in {s['misses_flagged']:.0%} "
+              f"(by the theme checks alone, keyword disagreement or prevalence shift: "
+              f"{s['misses_flagged_by_theme_checks']:.0%}); flag raised on {s['flag_rate']:.0%} of all pairs "
+              f"({s['flag_rate_theme_checks']:.0%} by the theme checks).")
 
 
 def _record_on_card(model, locked: dict, lovo: dict) -> None:
@@ -95,7 +152,7 @@ def main() -> None:
     voices = _voices(INDEPENDENT, len(IY))
     irecs = records_for(itexts, ids, nlp)
     if args.no_generated:
-        grecs, GY, gstyle = [], np.zeros((0, len(ids)), int), np.array([], dtype=object)
+        grecs, gtexts, GY, gstyle = [], [], np.zeros((0, len(ids)), int), np.array([], dtype=object)
     else:
         import pandas as pd
 
@@ -113,24 +170,33 @@ def main() -> None:
     if args.reuse_lovo:
         held = []  # computed earlier for this configuration: read below
 
+    unions = load_unions()
+
     def one_voice(v):
         te = voices == v
         tr_recs = grecs + [r for r, keep in zip(irecs, ~te) if keep]
-        clf = fit(tr_recs, np.vstack([GY, IY[~te]]), np.r_[gstyle, voices[~te]], len(grecs))
-        P = clf.predict_proba([r for r, keep in zip(irecs, te) if keep])
-        return v, P, clf.thresholds_
+        tr_texts = list(gtexts) + [t for t, keep in zip(itexts, ~te) if keep]
+        groups = np.r_[gstyle, voices[~te]]
+        clf = fit(tr_recs, np.vstack([GY, IY[~te]]), groups, len(grecs))
+        te_recs = [r for r, keep in zip(irecs, te) if keep]
+        P = clf.predict_proba(te_recs)
+        # model-only ranges for the held-out voice, as `estimate` makes them (issue 12)
+        prof = transfer.from_training(clf, tr_recs, tr_texts, groups, themes, unions)
+        ranges = model_only_ranges(clf, prof, te_recs, [t for t, keep in zip(itexts, te) if keep], IY[te], themes)
+        return v, P, clf.thresholds_, ranges
 
     from joblib import Parallel, delayed
 
     per_voice = {}
-    for v, P, thresholds in Parallel(n_jobs=args.jobs)(delayed(one_voice)(v) for v in held):
+    for v, P, thresholds, ranges in Parallel(n_jobs=args.jobs)(delayed(one_voice)(v) for v in held):
         te = voices == v
         ours, kw = _score(IY[te], P, thresholds, ids, [t for t, keep in zip(itexts, te) if keep], themes)
         per_voice[v] = {"n": int(te.sum()), "macro_f1": ours["macro_f1"], "keyword_macro_f1": kw["macro_f1"],
                         "ece": ours["ece"], "themes": {t: {"f1": ours["themes"][t]["f1"], "kw_f1": kw["themes"][t]["f1"],
                                                            "support": ours["themes"][t]["support"],
                                                            "count_ratio": ours["themes"][t]["count_ratio"]}
-                                                       for t in ids}}
+                                                       for t in ids},
+                        "model_only_ranges": ranges}
         print(f"  {v:<16} n={te.sum():4d}  macro-F1 {ours['macro_f1']:.3f}  keywords {kw['macro_f1']:.3f}  "
               f"ECE {ours['ece']:.3f}  ({time.time() - t0:.0f} s)", flush=True)
     if args.reuse_lovo:
@@ -151,6 +217,7 @@ def main() -> None:
         "count_ratio_mean": {t: round(float(np.mean(r)), 3) for t, r in ratios.items()},
         "count_ratio_sd_between_voices": {t: round(float(np.std(r, ddof=1)), 3) for t, r in ratios.items() if len(r) > 1},
     }
+    summary["model_only_ranges"] = range_summary([per_voice[v].get("model_only_ranges", {}) for v in held])
     print(f"\nLeave-one-voice-out ({len(held)} voices, trained {'without' if args.no_generated else 'with'} the "
           f"generated corpus): mean macro-F1 {summary['mean_macro_f1']:.3f} (keywords "
           f"{summary['mean_keyword_macro_f1']:.3f}); lowest voice {summary['min_voice']} "
@@ -159,6 +226,7 @@ def main() -> None:
     for t in ids:
         print(f"{t:<24}{theme_f1[t]:>7.3f}{theme_kw[t]:>8.3f}{theme_f1[t] - theme_kw[t]:>+8.3f}"
               f"{summary['count_ratio_mean'][t]:>13.2f}{summary['count_ratio_sd_between_voices'].get(t, 0):>6.2f}")
+    print_range_summary("Leave-one-voice-out model-only ranges", summary["model_only_ranges"])
     result = {"config": {"params": params, "generated": not args.no_generated,
                          "generated_weight": args.generated_weight, "groups": not args.no_groups},
               "leave_one_voice_out": {"summary": summary, "voices": per_voice}}
@@ -197,8 +265,18 @@ def main() -> None:
                       "themes": {t: {**ours["themes"][t], "kw_f1": kw["themes"][t]["f1"]} for t in ids},
                       "calibration": ours["calibration"],
                       "scored_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            lrecs = records_for(ltexts, ids, nlp)
+            lvoices = _voices(LOCKED, len(LY))
+            prof = model.card.get("transfer")
+            if prof is None:
+                raise SystemExit("the release model's card has no transfer profile: retrain it (make model)")
+            locked["model_only_ranges"] = range_summary([
+                model_only_ranges(clf, prof, [r for r, k in zip(lrecs, lvoices == lv) if k],
+                                  [t for t, k in zip(ltexts, lvoices == lv) if k], LY[lvoices == lv], themes)
+                for lv in sorted(set(lvoices))])
             result["locked"] = locked
             _record_on_card(model, locked, summary)
+            print_range_summary("LOCKED test set model-only ranges (per locked voice)", locked["model_only_ranges"])
             print(f"\nLOCKED test set ({len(LY)} narratives, {len(locked['voices'])} voices never trained or tuned on): "
                   f"macro-F1 {ours['macro_f1']:.3f} (keywords {kw['macro_f1']:.3f}); ECE {ours['ece']:.3f}")
             for t in ids:

@@ -62,15 +62,19 @@ def _run(fn, *args, **kwargs):
 
 
 def _load_model(model_dir: str | None):
-    from .paths import default_model_dir
-    from .persistence import has_model, load_model
+    from .paths import default_model_dir, find_model, training_dir
+    from .persistence import load_model
     from .training import train_model
 
     if model_dir:
         return _run(load_model, Path(model_dir))
-    path = default_model_dir()
-    if not has_model(path):
-        click.echo(f"No default model yet: training one from training_data/ into {path} "
+    path = find_model("default")
+    if path is None:
+        path = default_model_dir()
+        if not (training_dir() / "corpus.csv").exists():
+            raise click.ClickException(f"no model found (looked in {path.parent} and the package); name one with "
+                                       f"--model, or reinstall rhi-nlp, whose package carries the release model")
+        click.echo(f"No default model yet: training one from {training_dir()} into {path} "
                    f"(a few minutes) ...", err=True)
         _run(train_model, name="default")
     return _run(load_model, path)
@@ -91,7 +95,7 @@ def cli():
 @click.option("--text-col", default="narrative", show_default=True, help="Column holding the narrative.")
 @click.option("--id-col", default="id", show_default=True, help="Column holding a unique id per row.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
-              help="Model folder (default: models/default, trained on first use).")
+              help="Model folder (default: the default model; see rhi-nlp models).")
 @click.option("--encoding", default=None,
               help="CSV encoding (default: UTF-8, with stray Windows-1252 bytes read as such; UTF-16 with a BOM).")
 @click.option("--sheet", default=None, help="Excel sheet holding the narratives (needed when there are several).")
@@ -105,7 +109,7 @@ def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_
 
     The output keeps the input's columns and adds, for every theme T: T (0/1), T_prob (0-1)
     and T_evidence (the supporting sentence, or empty), plus narrative_status
-    (recorded / declined / empty)."""
+    (recorded / declined / empty) and text_familiarity (how like the training data the wording is)."""
     from .tagging import count_rows, tag_file
 
     model = _load_model(model_dir)
@@ -129,11 +133,13 @@ def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_
 @cli.command()
 @click.option("--labels", "label_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Extra labelled file(s): id, narrative, one 0/1 column per theme. Repeatable.")
-@click.option("--name", default="default", show_default=True, help="Model name: saved to models/NAME.")
+@click.option("--name", default="default", show_default=True,
+              help="Model name: saved to models/NAME in the rhi-nlp home (see 'rhi-nlp models').")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed (training is deterministic).")
 def train(label_files, name, seed):
-    """Train a model from training_data/ plus any extra labelled files, evaluate it on the held-out
-    split and save it with a model card. If a model of that name exists, show how the new one
+    """Train a model from the base training corpus plus any extra labelled files, evaluate it on the
+    held-out split and save it with a model card (in the per-user folder when rhi-nlp is installed
+    from a wheel). If a model of that name exists, show how the new one
     compares."""
     from .paths import models_dir
     from .persistence import load_model
@@ -161,10 +167,36 @@ def train(label_files, name, seed):
     click.echo(f"Model card: {model.path / 'model_card.md'}")
 
 
+@cli.command("models")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def models_cmd(fmt):
+    """List the models on this machine with their card's key figures, and which is the default."""
+    from .catalogue import list_models
+    from .paths import models_dir
+
+    entries = _run(list_models)
+    if fmt == "json":
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo(f"No models yet. Train one with: rhi-nlp train (saved under {models_dir()})")
+        return
+    click.echo(f"{'':2}{'name':<26}{'created (UTC)':<22}{'trained on':>11}{'voice-out F1':>14}{'locked F1':>11}  where")
+    for e in entries:
+        f1 = e.get("leave_one_voice_out_macro_f1")
+        locked = e.get("locked_macro_f1")
+        click.echo(f"{'* ' if e['default'] else '  '}{e['name']:<26}{(e.get('created_utc') or '-'):<22}"
+                   f"{e.get('n_training') or '-':>11}{(f'{f1:.3f}' if f1 is not None else '-'):>14}"
+                   f"{(f'{locked:.3f}' if locked is not None else '-'):>11}  {e['path']}"
+                   + (f"  ({e['problem']})" if e.get("problem") else ""))
+    click.echo("* = the default model (used when --model is not given). F1 figures are on writing the model "
+               "never learned from; '-' = not measured for that model.")
+
+
 @cli.command()
 @click.argument("labelled", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
-              help="Model folder (default: models/default).")
+              help="Model folder (default: the default model; see rhi-nlp models).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--baseline", is_flag=True, help="Also score the keyword baseline (Excel-style search).")
 def evaluate(labelled, model_dir, fmt, baseline):
@@ -243,8 +275,10 @@ def _estimate_options(f):
                      help="Count RHIs, or children with at least one such RHI."),
         click.option("--child-col", default=None, help="Column holding the child id (for --unit child)."),
         click.option("--id-col", default="id", show_default=True, help="Column holding the RHI id."),
+        click.option("--text-col", default="narrative", show_default=True,
+                     help="Column holding the narrative (for the model-only keyword check)."),
         click.option("--model", "model_dir", default=None, type=click.Path(file_okay=False),
-                     help="Model whose calibration data gives the model-only range (default: models/default)."),
+                     help="Model whose calibration data gives the model-only range (default: the default model)."),
         click.option("--suppress-below", default=5, show_default=True, type=click.IntRange(0, 100),
                      help="Disclosure threshold: smaller figures are shown as 'fewer than N'."),
         click.option("--round-to", default=5, show_default=True, type=click.IntRange(1, 100),
@@ -256,7 +290,7 @@ def _estimate_options(f):
 
 
 def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit,
-                   child_col, id_col, model_dir, suppress_below, round_to):
+                   child_col, id_col, text_col, model_dir, suppress_below, round_to):
     from .disclosure import DisclosureRule
     from .foi import Period, estimate_themes, result_to_dict, secondary_suppression
 
@@ -264,7 +298,7 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
                     end=_parse_date(date_to, "--to", date_format), date_format=date_format)
     results = _run(estimate_themes, tagged, themes=list(themes_) or None, audit_path=audit_path,
                    confidence=confidence, period=period, by=by, unit=unit, child_col=child_col, id_col=id_col,
-                   model_dir=model_dir)
+                   model_dir=model_dir, text_col=text_col)
     rule = DisclosureRule(threshold=suppress_below, base=round_to, base_large=max(10, round_to))
     rows = [result_to_dict(r, rule) for r in results]
     secondary_suppression(rows)
@@ -343,17 +377,18 @@ def plan(tagged, half_width, theme, confidence, pilot, id_col, fmt):
 @_estimate_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit, child_col,
-             id_col, model_dir, suppress_below, round_to, fmt):
+             id_col, text_col, model_dir, suppress_below, round_to, fmt):
     """Estimated count and share per theme in a TAGGED file, with an interval.
 
     With --audit (a labelled sample from rhi-nlp sample) the interval is a confidence interval
-    valid for this finite set of interviews. Without it, the figure is model-only and the range is
-    a model-based range, not a confidence interval. Small figures are suppressed and figures
+    valid for this finite set of interviews. Without it, the figure is model-only: triage, not for
+    publication, with a model-based range that allows for writing unlike the training data and
+    checks that say when to audit before using it. Small figures are suppressed and figures
     rounded as official statistics do."""
     from .report import render_json, render_markdown, render_text
 
     rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by,
-                          unit, child_col, id_col, model_dir, suppress_below, round_to)
+                          unit, child_col, id_col, text_col, model_dir, suppress_below, round_to)
     click.echo({"json": render_json, "markdown": render_markdown, "text": render_text}[fmt](rows), nl=False)
 
 
@@ -364,13 +399,13 @@ def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_c
               help="Folder for report.md, report.html, chart.png and estimates.json.")
 @click.option("--title", default="Return Home Interviews: themes recorded in the narratives", show_default=True)
 def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit, child_col,
-           id_col, model_dir, suppress_below, round_to, output_dir, title):
+           id_col, text_col, model_dir, suppress_below, round_to, output_dir, title):
     """Write an FOI-ready report: a paragraph per theme (definition, what was counted, method and
     limits in plain English) as Markdown and HTML, a PNG chart and the JSON figures."""
     from .report import write_report
 
     rows = _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by,
-                          unit, child_col, id_col, model_dir, suppress_below, round_to)
+                          unit, child_col, id_col, text_col, model_dir, suppress_below, round_to)
     files = _run(write_report, rows, output_dir, title)
     for path in files.values():
         click.echo(f"Wrote {path}")

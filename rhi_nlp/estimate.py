@@ -100,10 +100,17 @@ def _check_counts(x: int, n: int, N: int) -> None:
 # --- no audit: model only ---------------------------------------------------------------------
 
 def model_only_estimate(f: np.ndarray, *, alpha: float = 0.05, calib_p: np.ndarray | None = None,
-                        calib_y: np.ndarray | None = None, n_boot: int = 200, seed: int = 0) -> Estimate:
-    """PCC total sum(f) with a model-based range: Poisson-binomial sd combined with the spread of
+                        calib_y: np.ndarray | None = None, n_boot: int = 200, seed: int = 0,
+                        relative_sd: float | None = None) -> Estimate:
+    """PCC total S = sum(f) with a model-based range: Poisson-binomial sd combined with the spread of
     the total when the calibration map is refitted on bootstrap resamples of the calibration set.
-    Valid only if the model is calibrated for this population: it is not a confidence interval."""
+
+    ``relative_sd``: the between-voice sd of the log count ratio (sum of probabilities / true
+    count) that applies to this writing (:mod:`rhi_nlp.transfer`). Each side of the range then
+    combines, in quadrature, the chance half-width with S(1 - exp(-z s)) below and S(exp(z s) - 1)
+    above, so an undercount (true count up to S exp(z s)) is allowed for as much as an overcount.
+    Not a confidence interval: it holds only as far as the training voices' spread speaks for
+    this writing."""
     f = np.clip(np.asarray(f, dtype=float), 0, 1)
     N = len(f)
     point = float(f.sum())
@@ -122,10 +129,16 @@ def model_only_estimate(f: np.ndarray, *, alpha: float = 0.05, calib_p: np.ndarr
         var_cal = float(np.var(totals, ddof=1))
     z = stats.norm.ppf(1 - alpha / 2)
     half = z * math.sqrt(var_pb + var_cal)
-    return Estimate(point=point, lower=max(0.0, math.floor(point - half)), upper=min(float(N), math.ceil(point + half)),
-                    method="model-only (sum of calibrated probabilities; model-based range)",
-                    N=N, model_only=True, confidence=1 - alpha,
-                    details={"sd_poisson_binomial": math.sqrt(var_pb), "sd_calibration": math.sqrt(var_cal)})
+    below = above = half
+    details = {"sd_poisson_binomial": math.sqrt(var_pb), "sd_calibration": math.sqrt(var_cal)}
+    method = "model-only (sum of calibrated probabilities; model-based range)"
+    if relative_sd is not None:
+        below = math.hypot(half, point * (1 - math.exp(-z * relative_sd)))
+        above = math.hypot(half, point * (math.exp(z * relative_sd) - 1))
+        details["relative_sd_between_voices"] = relative_sd
+        method = "model-only (sum of calibrated probabilities; model-based range allowing for variation between voices)"
+    return Estimate(point=point, lower=max(0.0, math.floor(point - below)), upper=min(float(N), math.ceil(point + above)),
+                    method=method, N=N, model_only=True, confidence=1 - alpha, details=details)
 
 
 def shift_check(f: np.ndarray, calib_p: np.ndarray, calib_y: np.ndarray, *, threshold: float = 0.5,

@@ -10,12 +10,14 @@ import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import estimate as est
+from . import model_only
 from .cells import is_blank
 from .dates import parse_date_column
 from .disclosure import DisclosureRule, audit_count_text, count_text, disclose
@@ -357,25 +359,6 @@ class ThemeResult:
     shift: dict | None = None
 
 
-def _calibration_set(model_dir: str | Path | None, parts: tuple[str, ...]):
-    """Out-of-fold (probability, label) pairs from the model's training, for model-only ranges."""
-    from .paths import default_model_dir
-    from .persistence import load_model
-
-    try:
-        model = load_model(Path(model_dir) if model_dir else default_model_dir())
-    except Exception:
-        return None, None, None
-    clf = model.classifier
-    ids = list(clf.theme_ids_)
-    if any(p not in ids for p in parts):
-        return None, None, None
-    probs = np.column_stack([clf.calibrate(ids.index(p), clf.oof_scores_[:, ids.index(p)]) for p in parts])
-    labels = clf.oof_labels_[:, [ids.index(p) for p in parts]]
-    thr = clf.thresholds_[ids.index(parts[0])] if len(parts) == 1 else 0.5
-    return 1 - np.prod(1 - probs, axis=1), labels.max(axis=1), thr
-
-
 def check_confidence(confidence: float) -> None:
     if not (isinstance(confidence, (int, float)) and 0.5 < confidence < 1):
         raise InputError(f"--confidence must be between 0.5 and 1, e.g. 0.95 (got {confidence})")
@@ -384,7 +367,7 @@ def check_confidence(confidence: float) -> None:
 def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None, audit_path: str | Path | None = None,
                     confidence: float = 0.95, period: Period = Period(), by: str | None = None,
                     unit: str = "rhi", child_col: str | None = None, id_col: str = "id",
-                    model_dir: str | Path | None = None, seed: int = 0) -> list[ThemeResult]:
+                    model_dir: str | Path | None = None, seed: int = 0, text_col: str = "narrative") -> list[ThemeResult]:
     check_confidence(confidence)
     alpha = 1 - confidence
     tagged = load_tagged(tagged_path, id_col=id_col)
@@ -424,12 +407,16 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
                 n_total_units = len(sub) if unit == "rhi" else sub[child_col].nunique()
                 not_rec_units = n_total_units
             elif unit == "child":
-                r = _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_dir, seed)
+                mo = partial(model_only.estimate, rows=rec, theme=tid, parts=parts, alpha=alpha, model_dir=model_dir,
+                             seed=seed, text_col=text_col, keys=rec[child_col].astype(str))
+                r = _estimate_children(parts, tagged, rec, audit, child_col, alpha, mo)
                 n_total_units = rec[child_col].astype(str).nunique()
                 # children with no recorded narrative at all in this period/group
                 not_rec_units = len(set(sub.loc[~rec_mask, child_col].astype(str)) - set(rec[child_col].astype(str)))
             else:
-                r = _estimate_rhis(parts, tagged, rec, audit, alpha, model_dir, seed)
+                mo = partial(model_only.estimate, rows=rec, theme=tid, parts=parts, alpha=alpha, model_dir=model_dir,
+                             seed=seed, text_col=text_col)
+                r = _estimate_rhis(parts, tagged, rec, audit, alpha, mo)
                 n_total_units, not_rec_units = len(sub), n_not
             res = ThemeResult(theme=tid, name=name, definition=definition, estimate=r[0], unit=unit,
                               period=period.describe(), group=g, n_rows_total=n_total_units,
@@ -438,35 +425,14 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
     return results
 
 
-def _model_only(f, parts, alpha, model_dir, seed):
-    cp, cy, thr = _calibration_set(model_dir, parts)
-    e = est.model_only_estimate(f, alpha=alpha, calib_p=cp, calib_y=cy, seed=seed)
-    notes = ["Model-only: this is a model-based range, not a confidence interval. It assumes the "
-             "model is as well calibrated on these narratives as on its training data. Audit a "
-             "random sample (rhi-nlp plan / sample) before publishing."]
-    shift = None
-    if cp is not None and len(f):
-        shift = est.shift_check(f, cp, cy, threshold=thr)
-        moved, which = est.shift_flag(e, shift)
-        shift["flag"] = moved
-        if moved:
-            notes.append(f"Shift check: {', '.join(which)} disagree with the model's sum of probabilities by "
-                         f"more than the range, so the share of this theme has probably moved since the "
-                         f"training data. Audit before using this figure.")
-    else:
-        notes.append("No calibration data was available (model not found): the range reflects only "
-                     "chance variation and is too narrow.")
-    return e, notes, shift
-
-
 def _guard_note(e: est.Estimate) -> list[str]:
     return [e.guard[0].upper() + e.guard[1:] + "."] if e.guard else []
 
 
-def _estimate_rhis(parts, tagged, rec, audit, alpha, model_dir, seed):
+def _estimate_rhis(parts, tagged, rec, audit, alpha, model_only_estimate):
     f = scores(rec, parts)
     if audit is None:
-        return _model_only(f, parts, alpha, model_dir, seed)
+        return model_only_estimate(f)
     y_all = audit_labels(audit, parts, tagged.id_col)
     if audit.unit == "child":
         return _cluster_rhis(parts, tagged, rec, audit, y_all, alpha)
@@ -516,13 +482,13 @@ def _cluster_rhis(parts, tagged, rec, audit, y_all, alpha):
     return e, notes, None
 
 
-def _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_dir, seed):
+def _estimate_children(parts, tagged, rec, audit, child_col, alpha, model_only_estimate):
     kid = rec[child_col].astype(str)
     grouped = rec.assign(_kid=kid).groupby("_kid", sort=True)
     keys = list(grouped.groups)
     f = np.array([1 - np.prod(1 - scores(g, parts)) for _, g in grouped])
     if audit is None:
-        e, notes, shift = _model_only(f, parts, alpha, model_dir, seed)
+        e, notes, shift = model_only_estimate(f)
         return e, notes + ["Children counted once if any of their RHIs in the period is flagged; the "
                            "child-level probability treats a child's RHIs as independent."], shift
     y_rhi = audit_labels(audit, parts, tagged.id_col)

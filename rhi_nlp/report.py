@@ -22,10 +22,12 @@ PLAIN_METHOD = {
     "cluster": ("A random sample of children was drawn and all their {unit} were read and labelled by hand; "
                 "the interval allows for several {unit} belonging to the same child. It is a {conf} "
                 "confidence interval for this finite set of {unit}."),
-    "model": ("No sample was checked by hand. The figure is the sum of the model's probabilities, and the "
-              "range shows how much it could vary if the model is as accurate here as on its test data. "
-              "It is a model-based range, not a confidence interval: the model has not been checked "
-              "against these narratives."),
+    "model": ("No sample was checked by hand. The figure is the sum of the model's probabilities. The "
+              "range allows for chance, for the model's calibration and for how far such counts moved "
+              "between styles of writing the model had not seen, as far as the text looks unlike its "
+              "training data. It is a model-based range, not a confidence interval: the model has not been "
+              "checked against these narratives, so the figure is for triage and planning an audit, not "
+              "for publication."),
 }
 
 
@@ -39,6 +41,8 @@ def _method_key(r: dict) -> str:
         return "stratified"
     return "difference"
 
+
+MODEL_ONLY_TAG = "MODEL-ONLY TRIAGE, not audited, not for publication"
 
 WITHHELD_REASON = {
     "secondary": "the figure is withheld (c) to protect a small count in another group",
@@ -56,14 +60,20 @@ def sentence(r: dict) -> str:
     denom = (f"Of {d['denominator']} {unit} with a recorded narrative{scope} ({r['period']}; "
              f"{d['not_recorded']} not recorded: blank or declined)")
     if r["suppressed"] and r.get("suppression_reason") in WITHHELD_REASON:
-        return f"{denom}, {WITHHELD_REASON[r['suppression_reason']]}."
+        tag = f"{MODEL_ONLY_TAG}: " if r["model_only"] else ""
+        return f"{tag}{denom}, {WITHHELD_REASON[r['suppression_reason']]}."
+    if r["suppressed"] and r["model_only"]:
+        return f"{MODEL_ONLY_TAG}: {denom}, the model's figure is small ({d['estimate']}) and withheld."
     if r["suppressed"]:
         fig = f"an estimated {d['estimate']} recorded {r['name'].lower()}"
         return f"{denom}, {fig} (the exact figure is withheld because it is small)."
     share = f", {r['share_percent']}%" if r["share_percent"] is not None else ""
     if r["model_only"]:
-        return (f"{denom}, the model estimates {d['estimate']}{share} recorded {r['name'].lower()} "
-                f"(model-based range {d['ci_low']} to {d['ci_high']}; model-only, not audited).")
+        # triage wording: no share and no "recorded" sentence that could be pasted as a finding
+        check = " The checks say: audit before using it." if (r.get("shift_check") or {}).get("flag") else ""
+        return (f"{MODEL_ONLY_TAG}: {r['name']}{scope}, {r['period']}: the model's sum of probabilities is "
+                f"{d['estimate']} of {d['denominator']} {unit} with a recorded narrative (model-based range "
+                f"{d['ci_low']} to {d['ci_high']}).{check}")
     return (f"{denom}, an estimated {d['estimate']}{share} recorded {r['name'].lower()} "
             f"({conf} confidence interval {d['ci_low']} to {d['ci_high']}; audited sample of "
             f"{r['n_audited']:,}).")
@@ -85,6 +95,22 @@ def paragraph_parts(r: dict) -> list[str]:
     return parts
 
 
+def kind_text(r: dict) -> str:
+    """What a row's figure is, said on every row: audited, or model-only triage."""
+    if r["model_only"]:
+        return "model-only triage (not audited; audit before publishing)"
+    return f"audited sample of {r['n_audited']:,}; {round(r['confidence'] * 100):d}% confidence interval"
+
+
+def mixed_banner(results: list[dict]) -> str | None:
+    kinds = {bool(r["model_only"]) for r in results}
+    if len(kinds) < 2:
+        return None
+    n_model = len({r["theme"] for r in results if r["model_only"]})
+    return (f"Mixed report: {n_model} theme(s) are model-only triage (not audited, not for publication) beside "
+            f"audited themes; every line says which.")
+
+
 def interval_text(r: dict) -> str:
     """The interval as a table shows it: 'withheld' for a suppressed figure."""
     d = r["display"]
@@ -92,9 +118,11 @@ def interval_text(r: dict) -> str:
 
 
 def render_text(results: list[dict]) -> str:
-    out = []
+    banner = mixed_banner(results)
+    out = [banner, ""] if banner else []
     for r in results:
-        head = r["name"] + (f" [{r['group']}]" if r["group"] is not None else "")
+        head = r["name"] + (f" [{r['group']}]" if r["group"] is not None else "") + (
+            f"  ({MODEL_ONLY_TAG})" if r["model_only"] else "")
         out.append(head)
         out.append("  " + sentence(r))
         out.append(f"  Method: {r['method']}.")
@@ -122,16 +150,18 @@ def md(text: object) -> str:
 
 def render_markdown(results: list[dict], title: str = "Return Home Interviews: themes recorded") -> str:
     grouped = any(r["group"] is not None for r in results)
-    head = "| theme |" + (" group |" if grouped else "") + " estimate | interval | kind | audited |"
-    lines = [f"# {md(title)}", "", head, "|" + "---|" * (head.count("|") - 1)]
+    head = "| theme |" + (" group |" if grouped else "") + " estimate | interval | what the figure is |"
+    banner = mixed_banner(results)
+    lines = [f"# {md(title)}", ""] + ([f"**{md(banner)}**", ""] if banner else []) + [
+        head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         d = r["display"]
         lines.append(f"| {md(r['name'])} |" + (f" {md(r['group'] or 'all')} |" if grouped else "") +
-                     f" {md(d['estimate'])} | {md(interval_text(r))} | {md(r['interval_kind'])} | "
-                     f"{r['n_audited'] or 'no'} |")
+                     f" {md(d['estimate'])} | {md(interval_text(r))} | {md(kind_text(r))} |")
     lines.append("")
     for r in results:
-        lines += [f"## {md(r['name'])}" + (f" ({md(r['group'])})" if r["group"] is not None else ""), ""]
+        lines += [f"## {md(r['name'])}" + (f" ({md(r['group'])})" if r["group"] is not None else "") +
+                  (" (model-only triage)" if r["model_only"] else ""), ""]
         for part in paragraph_parts(r):
             lines += [md(part), ""]
     return "\n".join(lines)
@@ -168,7 +198,8 @@ def _chart_png(results: list[dict], title: str, plt) -> bytes:
         ax.plot([r["estimate"]], [k], "o" if not r["model_only"] else "D", color=c, ms=7)
         ax.text(hi + xmax * 0.015, k, f"{r['display']['estimate']} ({r['display']['ci_low']} to {r['display']['ci_high']})",
                 va="center", fontsize=8.5, color="#333333")
-    ax.set_yticks(range(len(rows)), [r["name"] for r in rows], fontsize=9.5)
+    ax.set_yticks(range(len(rows)), [r["name"] + (" (model only)" if r["model_only"] else "") for r in rows],
+                  fontsize=9.5)
     ax.set_xlim(0, xmax * 1.28)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     unit = rows[0]["unit"] if rows else "RHIs"
@@ -186,7 +217,7 @@ def _chart_png(results: list[dict], title: str, plt) -> bytes:
                               label=f"audited estimate, {conf}% confidence interval"))
     if any(r["model_only"] for r in rows):
         handles.append(Line2D([], [], color=colours["model"], marker="D", lw=2.4,
-                              label="model-only estimate, model-based range (not audited)"))
+                              label="model-only triage, model-based range (not audited, not for publication)"))
     ax.legend(handles=handles, loc="lower right", fontsize=8.5, frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.text(0.01, 0.005, "Source: RHI narratives, tagged by rhi-nlp; audited estimates combine hand labels "
@@ -208,12 +239,17 @@ def render_html(results: list[dict], title: str, png: bytes) -> str:
     img = base64.b64encode(png).decode("ascii")
     grouped = any(r["group"] is not None for r in results)
     rows = "".join(
-        f"<tr><td>{esc(r['name'])}</td>" + (f"<td>{esc(r['group'] or 'all')}</td>" if grouped else "") +
+        f"<tr{' class=triage' if r['model_only'] else ''}><td>{esc(r['name'])}</td>" +
+        (f"<td>{esc(r['group'] or 'all')}</td>" if grouped else "") +
         f"<td class=n>{esc(r['display']['estimate'])}</td>"
-        f"<td class=n>{esc(interval_text(r))}</td><td>{esc(r['interval_kind'])}</td>"
-        f"<td class=n>{r['n_audited'] or 'none'}</td></tr>" for r in results)
-    paras = "".join(f"<h2>{esc(r['name'])}{' (' + esc(r['group']) + ')' if r['group'] is not None else ''}</h2>"
-                    + "".join(f"<p>{esc(p)}</p>" for p in paragraph_parts(r)) for r in results)
+        f"<td class=n>{esc(interval_text(r))}</td><td>{esc(kind_text(r))}</td></tr>" for r in results)
+    paras = "".join(
+        f"<section{' class=triage' if r['model_only'] else ''}><h2>{esc(r['name'])}"
+        f"{' (' + esc(r['group']) + ')' if r['group'] is not None else ''}"
+        f"{' <span class=tag>model-only triage</span>' if r['model_only'] else ''}</h2>"
+        + "".join(f"<p>{esc(p)}</p>" for p in paragraph_parts(r)) + "</section>" for r in results)
+    banner = mixed_banner(results)
+    banner_html = f'<p class="banner">{esc(banner)}</p>' if banner else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>
@@ -224,10 +260,15 @@ table {{ border-collapse: collapse; width: 100%; font-size: .95rem; }}
 th, td {{ border-bottom: 1px solid #b1b4b6; padding: .45rem .5rem; text-align: left; }}
 th {{ background: #f3f2f1; }} td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 img {{ max-width: 100%; margin: 1rem 0; }} .note {{ color: #505a5f; font-size: .9rem; }}
+tr.triage td {{ font-style: italic; background: #fff4e5; }}
+section.triage {{ border-left: 6px dashed #b35c00; padding-left: 1rem; background: #fffaf3; }}
+.tag {{ font-size: .8rem; font-style: normal; background: #b35c00; color: #fff; padding: .1rem .4rem; border-radius: 3px; }}
+.banner {{ border: 2px solid #b35c00; padding: .6rem .8rem; font-weight: bold; }}
 </style></head><body>
 <h1>{esc(title)}</h1>
+{banner_html}
 <img src="data:image/png;base64,{img}" alt="Chart of estimated counts per theme with interval bars">
-<table><thead><tr><th>Theme</th>{'<th>Group</th>' if grouped else ''}<th>Estimate</th><th>Interval</th><th>Kind</th><th>Audited</th></tr></thead>
+<table><thead><tr><th>Theme</th>{'<th>Group</th>' if grouped else ''}<th>Estimate</th><th>Interval</th><th>What the figure is</th></tr></thead>
 <tbody>{rows}</tbody></table>
 {paras}
 <p class="note">Produced with rhi-nlp on the council's own machine; no narrative text is included in this report.</p>

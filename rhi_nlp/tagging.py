@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, looks_like_id
+from .familiarity import COLUMN as FAMILIARITY_COL
+from .familiarity import familiarity
 from .files import same_file
 from .features import iter_records
 from .io import TableReader, atomic_writer
@@ -93,6 +95,8 @@ class Tagger:
                 status.append("declined")
             else:
                 status.append("recorded")
+        # how familiar each narrative's wording is to the model (see rhi_nlp.familiarity)
+        cols[FAMILIARITY_COL] = np.round(familiarity([r.text for r in records], clf.vectorizer_.vocabulary_), 3).tolist()
         out = pd.DataFrame(cols)
         out.insert(0, STATUS_COL, status)
         return out, truncated
@@ -151,7 +155,8 @@ def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, i
              sheet: str | None = None, excel_safe: bool = False,
              progress: Callable[[int], None] | None = None) -> TagSummary:
     """Tag every narrative of an export and write the input's columns plus, per theme T,
-    ``T``, ``T_prob`` and ``T_evidence``. Streams in chunks; writes atomically.
+    ``T``, ``T_prob`` and ``T_evidence``, with ``narrative_status`` and ``text_familiarity``.
+    Streams in chunks; writes atomically.
     ``excel_safe``: escape CSV cells that Excel would run as formulas (see :mod:`rhi_nlp.cells`)."""
     if same_file(input_path, output_path):
         raise InputError(f"{output_path}: the output must not overwrite the input file")
@@ -162,7 +167,7 @@ def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, i
     seen: dict[str, int] = {}
     with atomic_writer(output_path, excel_safe=excel_safe) as writer:
         for chunk in reader:
-            taken = [c for c in chunk.columns if c in (STATUS_COL,) or any(
+            taken = [c for c in chunk.columns if c in (STATUS_COL, FAMILIARITY_COL) or any(
                 c == t or c == f"{t}_prob" or c == f"{t}_evidence" for t in tagger.theme_ids)]
             if taken:
                 raise InputError(f"{input_path}: column {taken[0]!r} would be overwritten by the output; "

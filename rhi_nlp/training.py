@@ -16,22 +16,24 @@ from .classifier import ThemeClassifier
 from .errors import InputError
 from .features import iter_records
 from .io import parse_label, read_table
+from .keywords import keyword_baseline  # noqa: F401  (re-exported for the benchmarks)
 from .metrics import calibration_table, summarise
 from .nlp import build_pipeline
-from .paths import training_dir
+from .paths import labelled_dir, training_dir
 from .persistence import Model, save_model
 from .text import clean_text
-from .themes import Theme, file_sha256, load_themes, relations_path, rules_path, themes_path
+from .themes import Theme, file_sha256, load_themes, load_unions, relations_path, rules_path, themes_path
+from .transfer import from_training as transfer_from_training
 
 
 def default_training_files() -> list[Path]:
     """The generated corpus, the independent hand-written corpus (when present) and any
-    worker-labelled files in training_data/labelled/."""
+    worker-labelled files in the home's training_data/labelled/ (see :mod:`rhi_nlp.paths`)."""
     root = training_dir()
     files = [root / "corpus.csv"]
     if (root / "independent" / "independent.csv").exists():
         files.append(root / "independent" / "independent.csv")
-    extra = root / "labelled"
+    extra = labelled_dir()
     if extra.is_dir():
         files += sorted(p for p in extra.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".parquet"))
     return files
@@ -95,18 +97,6 @@ def records_for(texts: Sequence[str], theme_ids: tuple[str, ...], nlp=None) -> l
     return list(iter_records(nlp, list(texts), theme_ids))
 
 
-def keyword_baseline(texts: Sequence[str], themes: Sequence[Theme]) -> np.ndarray:
-    """What an analyst does with Excel's search: a theme is present when any of its keywords
-    (case-insensitive substring, the 'keywords' list in themes.json) appears."""
-    out = np.zeros((len(texts), len(themes)), dtype=int)
-    for j, th in enumerate(themes):
-        pats = [re.compile(re.escape(k), 0 if k.isupper() and len(k) <= 3 else re.IGNORECASE)
-                for k in th.keywords]
-        for i, t in enumerate(texts):
-            out[i, j] = int(any(p.search(t) for p in pats))
-    return out
-
-
 def evaluate_model(model: Model, labelled: str | Path) -> dict:
     """Per-theme precision, recall, F1, Brier score and calibration error on a labelled file."""
     ids, texts, Y = load_labelled([labelled], model.theme_ids, allow_uncertain=True)
@@ -159,9 +149,12 @@ def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default"
     groups = source_groups(files)
     # cross-fit calibration and thresholds over voices/sources when there are enough of them, so
     # that no voice calibrates itself
+    grouped = len(set(groups)) >= 2 * ThemeClassifier().n_folds
     clf = ThemeClassifier(random_state=seed).fit(
-        records, Y, theme_ids=theme_ids, groups=groups if len(set(groups)) >= 2 * ThemeClassifier().n_folds else None,
-        progress=progress)
+        records, Y, theme_ids=theme_ids, groups=groups if grouped else None, progress=progress)
+    # how far model-only counts moved between voices the fold models never saw (for the ranges)
+    transfer = transfer_from_training(clf, records, texts, groups, themes, load_unions())
+    transfer["grouped_folds"] = grouped
     eval_path = Path(evaluation_file) if evaluation_file else heldout_file()
     evaluation = None
     if eval_path.exists():
@@ -184,6 +177,7 @@ def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default"
         "positives": {t: int(Y[:, j].sum()) for j, t in enumerate(theme_ids)},
         "thresholds": dict(zip(theme_ids, clf.thresholds_)),
         "heldout": evaluation,
+        "transfer": transfer,
         "intended_use": ("Tagging themes in Return Home Interview narratives to support counting "
                          "and review. Not for decisions about an individual child."),
         "limitations": ("Trained on generated narratives and on independently hand-written ones in many "
@@ -194,6 +188,10 @@ def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default"
     root = Path(models_root) if models_root else models_dir()
     save_model(model, root / name, model_card_markdown(card))
     return model
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def model_card_markdown(card: dict) -> str:
@@ -219,6 +217,29 @@ def model_card_markdown(card: dict) -> str:
         lines.append("")
     if not lovo and not locked:
         lines += ["Not yet measured for this model: run make bench and make bench-locked.", ""]
+    tr = card.get("transfer")
+    if tr:
+        lines += ["## Model-only ranges on unfamiliar writing", ""]
+        for label, figs in (("Leave-one-voice-out", (lovo or {}).get("model_only_ranges")),
+                            ("Locked test set, per voice", (locked or {}).get("model_only_ranges"))):
+            if figs:
+                lines += [f"{label}: the model-only range contains the true count for {figs['coverage']:.1%} of "
+                          f"{figs['pairs']} (voice, theme) pairs ({figs['coverage_without_voice_term']:.1%} without the "
+                          f"between-voice term); {figs['misses']} misses"
+                          + (f", {figs['misses_flagged']:.0%} of them flagged 'audit before using'" if figs["misses"] else "")
+                          + f"; mean width {figs['mean_width']} (was {figs['mean_width_without_voice_term']}).", ""]
+        lines += [
+                  "How far the model-only count (sum of probabilities) moved from the true count between "
+                  "training groups (voices or sources), each scored by fold models that never saw it: the "
+                  "root-mean-square log count ratio, for groups whose wording was unfamiliar to the rest "
+                  f"(mean familiarity {_fmt(tr.get('familiarity_unfamiliar'))}) and familiar "
+                  f"({_fmt(tr.get('familiarity_familiar'))}); the familiar groups' own text, which the model learned from: "
+                  f"{_fmt(tr.get('familiarity_training'))}. `estimate` widens a model-only range by the spread "
+                  "that fits the file's familiarity.", "",
+                  "| theme | spread, unfamiliar | spread, familiar | groups |", "|---|---|---|---|"]
+        for t, m in tr["themes"].items():
+            lines.append(f"| {t} | {_fmt(m['rms_unfamiliar'])} | {_fmt(m['rms_familiar'])} | {m['n_groups']} |")
+        lines.append("")
     lines += ["## The generator's own held-out split (not a quality figure)", ""]
     ev = card.get("heldout")
     if ev:

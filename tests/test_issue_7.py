@@ -209,16 +209,20 @@ def test_issue_7_model_round_trip_is_exact(small_model_dir, small_model, tmp_pat
     assert np.array_equal(small_model.classifier.predict_proba(recs), again.classifier.predict_proba(recs))
 
 
-def test_issue_7_installed_package_never_reads_models_from_current_folder(tmp_path, monkeypatch):
+def test_issue_7_installed_package_never_reads_models_from_current_folder(tmp_path, monkeypatch, small_model_dir):
+    import shutil
+
     from rhi_nlp import paths
 
-    (tmp_path / "models" / "default").mkdir(parents=True)
+    shutil.copytree(small_model_dir, tmp_path / "models" / "default")   # a model in the current folder
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("RHI_NLP_HOME", raising=False)
     monkeypatch.setattr(paths, "_checkout", lambda: None)
-    assert tmp_path not in paths.default_model_dir().parents
-    monkeypatch.setenv("RHI_NLP_HOME", str(tmp_path))
-    assert paths.default_model_dir() == tmp_path / "models" / "default"
+    monkeypatch.setattr(paths, "user_home", lambda: tmp_path / "user")
+    assert paths.find_model() == paths.BUNDLED_MODEL           # the package's, not the current folder's
+    assert paths.models_dir() == tmp_path / "user" / "models"              # trained models go to the user folder
+    monkeypatch.setenv("RHI_NLP_HOME", str(tmp_path))           # named by the user: used
+    assert paths.find_model() == tmp_path / "models" / "default"
 
 
 def test_issue_7_audit_files_are_excel_safe_and_read_back_intact(small_model, tmp_path, truth):
@@ -356,7 +360,7 @@ def test_issue_7_report_escapes_group_names(demo_tagged, tmp_path):
     rows = [result_to_dict(r) for r in estimate_themes(path, themes=["parental_conflict"], by="grp", id_col="rhi_id")]
     md = render_markdown(rows)
     assert "<img" not in md and "a\\|b" in md
-    assert all(line.count("|") - line.count("\\|") == 7 for line in md.splitlines() if line.startswith("| Parental"))
+    assert all(line.count("|") - line.count("\\|") == 6 for line in md.splitlines() if line.startswith("| Parental"))
 
 
 def test_issue_7_unwritable_output_folder(small_model_dir, narratives_csv, demo_tagged, tmp_path):
