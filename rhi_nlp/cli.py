@@ -411,6 +411,74 @@ def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col
         click.echo(f"Wrote {path}")
 
 
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--labeller", default="main", show_default=True,
+              help="Your name: each labeller's labels are kept apart, and a second labeller does not see the first's.")
+@click.option("--adjudicate", is_flag=True, help="Settle the narratives two labellers disagree on (both labels shown).")
+@click.option("--id-col", default=None, help="Id column (default: 'id', else the first column).")
+@click.option("--text-col", default="narrative", show_default=True)
+@click.option("--model", "model_dir", default=None, type=click.Path(file_okay=False),
+              help="Model whose guess a training file shows (never shown for an audit).")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Print the address instead of opening the browser.")
+def label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_browser):
+    """Label the narratives of PATH (an audit sample, or any labelled/training file) in the browser.
+
+    Serves a page on 127.0.0.1 only, with a random token in the address. Every decision is saved
+    at once to PATH.journal.jsonl beside the file, and PATH is rewritten from it: stopping the
+    server or closing the laptop loses nothing, and running label again resumes where you stopped.
+    An audit shows no model output; a training file shows the model's guess and cue phrases."""
+    from .labels import ADJUDICATOR, LabelFile
+    from .workbench import serve
+
+    if labeller == ADJUDICATOR:
+        raise click.ClickException(f"'{ADJUDICATOR}' is reserved: use --adjudicate")
+    lf = _run(LabelFile, path, id_col=id_col, text_col=text_col)
+    mode = "adjudicate" if adjudicate else ("audit" if lf.is_audit else "training")
+    model = None
+    if mode == "training":
+        model = _load_model(model_dir)
+    p = lf.progress(ADJUDICATOR if adjudicate else labeller)
+    click.echo(f"Labelling {path.name}: {p['total']} narratives, {p['done']} done by {labeller}; mode: {mode}.")
+    click.echo(f"Every decision is saved at once to {lf.journal.path.name}; press Ctrl-C to stop.")
+    try:
+        serve(lf, labeller=labeller, mode=mode, model=model, port=port, open_browser=not no_browser,
+              announce=lambda url: click.echo(f"Open: {url}", nl=True))
+    except KeyboardInterrupt:
+        pass
+    p = lf.progress(ADJUDICATOR if adjudicate else labeller)
+    click.echo(f"Stopped. {p['done']} of {p['total']} done; {path} is up to date.")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--id-col", default=None, help="Id column (default: 'id', else the first column).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def agreement(path, id_col, fmt):
+    """Agreement between the two labellers of PATH: per theme, the share agreed and Cohen's kappa,
+    and the narratives to adjudicate (ids only)."""
+    from .agreement import agreement as agreement_fn
+
+    a = _run(agreement_fn, path, id_col=id_col)
+    if fmt == "json":
+        click.echo(json.dumps(a, indent=2))
+        return
+    click.echo(f"{path.name}: labellers {a['labellers'][0]} and {a['labellers'][1]}; {a['double_labelled']} of "
+               f"{a['n_rows']} narratives finished by both ({a['double_labelled_share']:.0%}).")
+    click.echo(f"{'theme':<24}{'agree':>7}{'kappa':>7}  positives")
+    for t, m in a["themes"].items():
+        agree = f"{m['agreement']:.0%}" if m["agreement"] is not None else "-"
+        kappa = f"{m['kappa']:.2f}" if m["kappa"] is not None else "-"
+        click.echo(f"{t:<24}{agree:>7}{kappa:>7}  {m['positives'][0]} / {m['positives'][1]}")
+    click.echo(f"{len(a['disagreements'])} narratives with a disagreement, {a['unadjudicated']} not yet adjudicated"
+               + (":" if a["disagreements"] else "."))
+    for d in a["disagreements"]:
+        click.echo(f"  {d['id']}: {', '.join(d['themes'])}{' (adjudicated)' if d['adjudicated'] else ''}")
+    if a["unadjudicated"]:
+        click.echo(f"Settle them with: rhi-nlp label {path.name} --adjudicate (estimate uses the adjudicated labels).")
+
+
 def main() -> None:
     from .files import exit_cleanly_on_signals
 
