@@ -52,6 +52,7 @@ test-slow: $(STAMP)
 bench: models/default/model.npz
 	$(PY) benchmarks/bench_generalisation.py
 	$(PY) benchmarks/bench_quality.py
+	$(PY) benchmarks/bench_label.py
 
 # The locked test set, scored once per release (never used to choose anything).
 bench-locked: models/default/model.npz

@@ -310,8 +310,11 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
 @click.option("--size", required=True, type=int, help="Number of units to audit (RHIs, or children with --unit child).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Audit file to write (.csv or .xlsx): label its empty theme columns 0 or 1.")
-@click.option("--design", type=click.Choice(["random", "stratified"]), default="random", show_default=True,
-              help="random: simple random sample; stratified: by the theme's probability, Neyman allocation.")
+@click.option("--purpose", type=click.Choice(["audit", "training"]), default="audit", show_default=True,
+              help="audit: a sample for an estimate; training: narratives to label to improve the model (not an audit).")
+@click.option("--design", type=click.Choice(["random", "stratified", "uncertain"]), default=None,
+              help="Audit: random (default) or stratified (by the theme's probability, Neyman allocation). "
+                   "Training: uncertain (default; where the model is least sure, plus a fifth at random).")
 @click.option("--theme", default=None, help="Only label this theme (needed for --design stratified).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed: the same seed gives the same sample.")
 @click.option("--id-col", default="id", show_default=True)
@@ -322,14 +325,31 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
 @click.option("--labels-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A labelled earlier audit (e.g. the pilot): its labels are copied for rows drawn again. "
                    "A random sample with the same seed and a larger size contains the smaller one.")
-def sample(tagged, size, output, design, theme, seed, id_col, text_col, unit, child_col, labels_from):
-    """Draw a reproducible audit sample from a TAGGED file for hand labelling.
+def sample(tagged, size, output, purpose, design, theme, seed, id_col, text_col, unit, child_col, labels_from):
+    """Draw a reproducible sample from a TAGGED file for hand labelling (rhi-nlp label FILE).
 
-    Only narratives with a recorded text are drawn. The file holds the id, the narrative and one
-    empty column per theme to fill with 0 or 1, plus each row's inclusion probability and
-    stratum, so the estimate can be computed from it. Model scores are not shown, so they cannot
-    sway the labeller."""
+    Only narratives with a recorded text are drawn. An audit holds the id, the narrative, one
+    empty column per theme to fill with 0 or 1 and its design, so the estimate can be computed
+    from it; model scores are not shown, so they cannot sway the labeller. A training sample
+    (--purpose training) picks the narratives whose labels would teach the model most; it is
+    marked as such and cannot serve as an audit."""
     from .foi import draw_sample
+
+    if purpose == "training":
+        if design not in (None, "uncertain") or unit != "rhi" or labels_from or theme:
+            raise click.ClickException("--purpose training takes --design uncertain only (no --theme, --unit "
+                                       "child or --labels-from)")
+        from .active import draw_training_sample
+
+        info = _run(draw_training_sample, tagged, output, size=size, seed=seed, id_col=id_col, text_col=text_col)
+        click.echo(f"Drew a training sample of {info['rows']} of {info['population']} recorded narratives "
+                   f"({info['uncertain']} where the model is least sure, {info['random']} at random) -> {output}")
+        click.echo(f"Label it with: rhi-nlp label {output}; then retrain: rhi-nlp train --labels {output} --name NAME. "
+                   f"It is not an audit: it cannot give an estimate.")
+        return
+    if design == "uncertain":
+        raise click.ClickException("--design uncertain is for --purpose training; an audit is random or stratified")
+    design = design or "random"
 
     info = _run(draw_sample, tagged, output, size=size, design=design, theme=theme, seed=seed, id_col=id_col,
                 text_col=text_col, unit=unit, child_col=child_col, labels_from=labels_from)
@@ -412,6 +432,66 @@ def report(tagged, audit_path, themes_, confidence, date_from, date_to, date_col
 
 
 @cli.command()
+@click.argument("model_a")
+@click.argument("model_b")
+@click.option("--labels", "labelled", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A labelled file neither model learned from.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def compare(model_a, model_b, labelled, fmt):
+    """Compare MODEL_A and MODEL_B (names or folders) on a labelled file: per-theme F1, count ratio
+    and calibration error side by side, and a paired bootstrap interval for the difference in
+    macro-F1 (B minus A)."""
+    from .compare import compare_models
+    from .lifecycle import resolve
+    from .persistence import load_model
+
+    a = _run(load_model, _run(resolve, model_a))
+    b = _run(load_model, _run(resolve, model_b))
+    r = _run(compare_models, a, b, labelled)
+    if fmt == "json":
+        click.echo(json.dumps(r, indent=2))
+        return
+    ma, mb = r["models"]["a"], r["models"]["b"]
+    click.echo(f"{labelled.name}: {r['n']} labelled narratives. A = {model_a}, B = {model_b}.")
+    click.echo(f"{'theme':<24}{'F1 A':>7}{'F1 B':>7}{'ratio A':>9}{'ratio B':>9}{'cal.err A':>11}{'cal.err B':>11}")
+    for t in ma["themes"]:
+        x, y = ma["themes"][t], mb["themes"][t]
+        ratio = (lambda v: f"{v:.2f}" if v is not None else "-")
+        click.echo(f"{t:<24}{x['f1']:>7.3f}{y['f1']:>7.3f}{ratio(x['count_ratio']):>9}{ratio(y['count_ratio']):>9}"
+                   f"{x['calibration_error']:>11.3f}{y['calibration_error']:>11.3f}")
+    d = r["macro_f1_difference"]
+    click.echo(f"Macro-F1: A {ma['macro_f1']:.3f}, B {mb['macro_f1']:.3f}; B - A = {d['b_minus_a']:+.3f} "
+               f"({d['confidence']:.0%} paired bootstrap interval {d['low']:+.3f} to {d['high']:+.3f}).")
+    if d["low"] > 0:
+        click.echo("B is better on this file (the interval is above 0).")
+    elif d["high"] < 0:
+        click.echo("B is worse on this file (the interval is below 0).")
+    else:
+        click.echo("No clear difference on this file (the interval includes 0).")
+
+
+@cli.command()
+@click.argument("name")
+def promote(name):
+    """Make the model NAME the default (the previous default is kept for rhi-nlp rollback)."""
+    from .lifecycle import promote as promote_fn
+
+    r = _run(promote_fn, name)
+    click.echo(f"{name} is now the default model ({r['default']}).")
+    if r["previous"]:
+        click.echo(f"The previous default is kept at {r['previous']}; undo with: rhi-nlp rollback")
+
+
+@cli.command()
+def rollback():
+    """Make the previous default model the default again (and keep the current one as previous)."""
+    from .lifecycle import rollback as rollback_fn
+
+    r = _run(rollback_fn)
+    click.echo(f"The default model is now {r['default']}.")
+
+
+@cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--labeller", default="main", show_default=True,
               help="Your name: each labeller's labels are kept apart, and a second labeller does not see the first's.")
@@ -429,11 +509,24 @@ def label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_brow
     at once to PATH.journal.jsonl beside the file, and PATH is rewritten from it: stopping the
     server or closing the laptop loses nothing, and running label again resumes where you stopped.
     An audit shows no model output; a training file shows the model's guess and cue phrases."""
-    from .labels import ADJUDICATOR, LabelFile
-    from .workbench import serve
+    from .labels import ADJUDICATOR, exclusive
 
     if labeller == ADJUDICATOR:
         raise click.ClickException(f"'{ADJUDICATOR}' is reserved: use --adjudicate")
+    if not path.is_file():
+        raise click.ClickException(f"{path}: file not found")
+    lock = exclusive(path)
+    _run(lock.__enter__)
+    try:
+        _label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_browser)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_browser):
+    from .labels import ADJUDICATOR, LabelFile
+    from .workbench import serve
+
     lf = _run(LabelFile, path, id_col=id_col, text_col=text_col)
     mode = "adjudicate" if adjudicate else ("audit" if lf.is_audit else "training")
     model = None

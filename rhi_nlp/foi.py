@@ -268,6 +268,9 @@ def load_audit(path: str | Path, tagged: Tagged) -> Audit:
     path = Path(path)
     df = read_table(path, excel_escaped=True)
     id_col = tagged.id_col
+    if "sample_purpose" in df.columns and (df["sample_purpose"].astype(str) == "training").any():
+        raise AuditError(f"{path} is a training sample (rhi-nlp sample --purpose training), chosen where the model "
+                         f"is unsure, not at random: it cannot give an estimate. Draw an audit with rhi-nlp sample")
     if "audit_stratum" in df.columns and "audit_ids_sha256" not in df.columns:
         raise AuditError(f"{path} was drawn by an older rhi-nlp that did not record which rows were drawn; "
                          f"draw the sample again with rhi-nlp sample (same seed and size give the same rows)")
@@ -386,6 +389,7 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
     if audit and audit.design == "stratified" and (by or period.date_col):
         raise AuditError("a stratified audit supports estimates for the whole file only; draw a random "
                          "audit for periods or subgroups")
+    extra_notes = audit_notes(audit_path, audit, model_dir) if audit else []
     in_period = period_mask(tagged.df, period, id_col, tagged.path)
     theme_list = themes or [t for t in tagged.theme_ids if audit is None or t in audit.df.columns]
     groups: list[str | None] = [None]
@@ -420,9 +424,49 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
                 n_total_units, not_rec_units = len(sub), n_not
             res = ThemeResult(theme=tid, name=name, definition=definition, estimate=r[0], unit=unit,
                               period=period.describe(), group=g, n_rows_total=n_total_units,
-                              n_not_recorded=not_rec_units, notes=r[1], shift=r[2])
+                              n_not_recorded=not_rec_units, notes=r[1] + _theme_notes(extra_notes, parts), shift=r[2])
             results.append(res)
     return results
+
+
+def audit_notes(audit_path, audit: "Audit", model_dir) -> list[tuple[str | None, str]]:
+    """(theme or None for all, note) about how the audit was labelled and whether the model saw it:
+    the double-labelled share and kappa from the labelling journal, and a warning when the model
+    was trained on this audit's labels."""
+    from .paths import default_model_dir
+    from .persistence import load_model
+
+    notes: list[tuple[str | None, str]] = []
+    try:
+        card = load_model(Path(model_dir) if model_dir else default_model_dir()).card
+    except Exception:
+        card = {}
+    sha = str(audit.df["audit_ids_sha256"].iloc[0]) if "audit_ids_sha256" in audit.df.columns else None
+    if sha and any(a.get("audit_ids_sha256") == sha for a in card.get("audits_used", [])):
+        notes.append((None, "WARNING: the model was trained on this audit's labels, so the interval is not valid "
+                            "(it assumes the model never saw them). Estimate with a model that did not learn from "
+                            "this audit."))
+    from .labels import journal_path
+
+    if journal_path(audit_path).exists():
+        from .agreement import agreement
+
+        try:
+            a = agreement(audit_path)
+        except InputError:  # one labeller only
+            a = None
+        if a and a["double_labelled"]:
+            for t, m in a["themes"].items():
+                kappa = f"Cohen's kappa {m['kappa']:.2f}" if m["kappa"] is not None else "kappa not defined"
+                notes.append((t, f"{a['double_labelled']} of {a['n_rows']} audited narratives "
+                                 f"({a['double_labelled_share']:.0%}) were labelled twice, blind; agreement on this "
+                                 f"theme {m['agreement']:.0%} ({kappa}); {len(a['disagreements'])} narrative(s) "
+                                 f"with a disagreement were adjudicated and the adjudicated labels used."))
+    return notes
+
+
+def _theme_notes(notes: list[tuple[str | None, str]], parts: tuple[str, ...]) -> list[str]:
+    return [n for t, n in notes if t is None or (len(parts) == 1 and t == parts[0])]
 
 
 def _guard_note(e: est.Estimate) -> list[str]:

@@ -15,10 +15,12 @@ who finished it agree on; where finished labellers disagree the cell stays empty
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +120,8 @@ class LabelFile:
         self.index = {i: k for k, i in enumerate(self.ids)}
         self.journal = Journal(journal_path(self.path))
         self.entries = self.journal.read()
+        self._states: dict[str, dict[str, ItemState]] = {}
+        self._lock = threading.RLock()  # decisions arrive on request threads; the rewrite runs on its own
         if not self.entries or "file_labels" not in self.entries[0]:
             if self.entries:
                 raise InputError(f"{self.journal.path}: not a labelling journal (its first line is not the file's "
@@ -144,28 +148,35 @@ class LabelFile:
 
     def state(self, labeller: str) -> dict[str, ItemState]:
         """Each item's state for one labeller (with the file's starting labels for the default one:
-        a narrative the file held every theme for counts as done)."""
+        a narrative the file held every theme for counts as done). Kept up to date as decisions
+        are recorded, so a save does not replay the journal."""
+        cached = self._states.get(labeller)
+        if cached is not None:
+            return cached
         out: dict[str, ItemState] = {}
         if labeller == DEFAULT_LABELLER:
             for i, vals in self.file_labels.items():
                 out[i] = ItemState(labels=dict(vals), done=len(vals) == len(self.themes))
         for e in self.entries:
-            if e.get("labeller") != labeller:
-                continue
-            st = out.setdefault(e["id"], ItemState())
-            if "theme" in e:
-                st.labels[e["theme"]] = int(e["value"])
-            elif "unsure" in e:
-                st.unsure = bool(e["unsure"])
-            elif "note" in e:
-                st.note = str(e["note"])
-            elif "done" in e:
-                st.labels.update({k: int(v) for k, v in (e.get("labels") or {}).items()})
-                st.done = bool(e["done"])
-                if st.done:
-                    for t in self.themes:
-                        st.labels.setdefault(t.id, 0)
+            if e.get("labeller") == labeller:
+                self._apply(out, e)
+        self._states[labeller] = out
         return out
+
+    def _apply(self, states: dict[str, ItemState], e: dict) -> None:
+        st = states.setdefault(e["id"], ItemState())
+        if "theme" in e:
+            st.labels[e["theme"]] = int(e["value"])
+        elif "unsure" in e:
+            st.unsure = bool(e["unsure"])
+        elif "note" in e:
+            st.note = str(e["note"])
+        elif "done" in e:
+            st.labels.update({k: int(v) for k, v in (e.get("labels") or {}).items()})
+            st.done = bool(e["done"])
+            if st.done:
+                for t in self.themes:
+                    st.labels.setdefault(t.id, 0)
 
     def labellers(self) -> list[str]:
         seen: list[str] = [DEFAULT_LABELLER] if self.file_labels else []
@@ -180,14 +191,21 @@ class LabelFile:
         if item_id not in self.index:
             raise InputError(f"no row with id {item_id!r} in {self.path}")
         entry = {"v": 1, "t": _now(), "labeller": labeller, "id": item_id, **change}
-        self.journal.append(entry)
-        self.entries.append(entry)
+        with self._lock:
+            self.journal.append(entry)
+            self.entries.append(entry)
+            if labeller in self._states:
+                self._apply(self._states[labeller], entry)
         self._schedule_write()
         return entry
 
     # -- the file ------------------------------------------------------------------------------
     def merged(self) -> pd.DataFrame:
         """The file's rows with the theme, unsure and note columns from the journal."""
+        with self._lock:
+            return self._merged()
+
+    def _merged(self) -> pd.DataFrame:
         df = self.df.copy()
         names = self.labellers()
         states = {n: self.state(n) for n in names}
@@ -217,7 +235,7 @@ class LabelFile:
     def write(self) -> None:
         """Rewrite the file from the journal, atomically (a part file renamed over it)."""
         with self._write_lock:
-            write_table(self.merged(), self.path, excel_safe=self.is_audit or self.path.suffix.lower() == ".csv")
+            write_table(self.merged(), self.path, excel_safe=self.is_audit)
 
     def _schedule_write(self) -> None:
         self._pending.set()
@@ -265,3 +283,34 @@ def disagreements(lf: LabelFile) -> list[tuple[str, list[str]]]:
             if differ:
                 out.append((i, differ))
     return out
+
+
+@contextlib.contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """One labelling session per file at a time (two would each rewrite the file from their own
+    view): a lock file beside it holds the session's process id; a lock left by a process that no
+    longer runs is taken over."""
+    from .files import _pid_alive
+
+    lock = Path(path).with_name(Path(path).name + ".lock")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _pid_alive(pid):
+                raise InputError(f"{path} is already open for labelling (process {pid}); one session at a time: "
+                                 f"close the other one first") from None
+            lock.unlink(missing_ok=True)
+    else:
+        raise InputError(f"{path}: cannot take the labelling lock {lock.name}")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)

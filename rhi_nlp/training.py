@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -56,6 +57,17 @@ def source_groups(paths: Sequence[str | Path]) -> list[str]:
         stem = Path(path).stem
         groups += [f"{stem}:{v}" for v in df[col].astype(str)] if col else [stem] * len(df)
     return groups
+
+
+def audits_in(paths: Sequence[str | Path]) -> list[dict]:
+    """The audit samples among labelled files, with the hash of the ids each drew (to recognise the
+    same audit later)."""
+    out = []
+    for path in paths:
+        df = read_table(path)
+        if "audit_ids_sha256" in df.columns and len(df):
+            out.append({"file": Path(path).name, "audit_ids_sha256": str(df["audit_ids_sha256"].iloc[0])})
+    return out
 
 
 def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_col: str = "id",
@@ -144,6 +156,11 @@ def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default"
         if not f.exists():
             raise InputError(f"{f}: training file not found")
     ids, texts, Y = load_labelled(files, theme_ids)
+    audits_used = audits_in(files)
+    for a in audits_used:
+        warnings.warn(f"{a['file']} is an audit sample: train on it only after its estimate is published, and do not "
+                      f"use the new model to estimate from that audit (its interval assumes the model never saw "
+                      f"the audit's labels)", UserWarning, stacklevel=2)
     nlp = build_pipeline()
     records = records_for(texts, theme_ids, nlp)
     groups = source_groups(files)
@@ -173,6 +190,7 @@ def train_model(*, label_files: Sequence[str | Path] = (), name: str = "default"
         "context_rules_sha256": file_sha256(rules_path()),
         "relations_sha256": file_sha256(relations_path()),
         "training_data": [{"file": f.name, "sha256": file_sha256(f)} for f in files],
+        "audits_used": audits_used,
         "n_training": int(len(Y)),
         "positives": {t: int(Y[:, j].sum()) for j, t in enumerate(theme_ids)},
         "thresholds": dict(zip(theme_ids, clf.thresholds_)),

@@ -203,8 +203,12 @@ def test_token_host_and_headers_are_enforced(audit, tmp_path):
             urllib.request.urlopen(req, timeout=10)
         assert e.value.code == 415                                                # a form post is refused
         e.value.close()
+        again = subprocess.run([sys.executable, "-m", "rhi_nlp", "label", str(audit), "--no-browser"],
+                               capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert again.returncode != 0 and "already open for labelling" in again.stderr
     finally:
         server.stop()
+    assert not audit.with_name(audit.name + ".lock").exists()
 
 
 def test_two_labellers_blind_agreement_and_adjudication(audit, tmp_path, demo_tagged, small_model_dir):
@@ -253,4 +257,6 @@ def test_two_labellers_blind_agreement_and_adjudication(audit, tmp_path, demo_ta
     r = estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=audit, id_col="rhi_id",
                         model_dir=small_model_dir)[0]
     assert r.estimate.n == 10 and r.estimate.x == 6                               # 4 odd rows + 2 adjudicated
+    twice = [n for n in r.notes if "labelled twice, blind" in n]
+    assert twice and "10 of 10" in twice[0] and "agreement on this theme 80%" in twice[0]
     assert LabelFile(audit).progress("anna")["done"] == 10 and journal_path(audit).exists()

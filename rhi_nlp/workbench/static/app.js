@@ -103,7 +103,7 @@ function renderThemes() {
     const strong = document.createElement("strong");
     strong.textContent = " " + t.name + ": ";
     li.appendChild(strong);
-    li.appendChild(document.createTextNode(t.definition + " Does not count: " + t.exclude + "."));
+    li.appendChild(document.createTextNode(t.definition + (t.exclude ? " Does not count: " + t.exclude + "." : "")));
     keys.appendChild(li);
   }
 }
@@ -119,9 +119,11 @@ function showRule(id) {
   const p1 = document.createElement("p");
   p1.textContent = t.definition;
   box.appendChild(p1);
-  const p2 = document.createElement("p");
-  p2.textContent = "Does not count: " + t.exclude + ".";
-  box.appendChild(p2);
+  if (t.exclude) {
+    const p2 = document.createElement("p");
+    p2.textContent = "Does not count: " + t.exclude + ".";
+    box.appendChild(p2);
+  }
   for (const c of t.clarifications || []) {
     const p = document.createElement("p");
     p.className = "clar";
@@ -190,7 +192,7 @@ async function firstNotDone() {
   if (p.first_unlabelled !== null) await load(p.first_unlabelled);
 }
 
-function openHelp() { $("help").showModal(); $("help-close").focus(); }
+function openHelp() { $("help").showModal(); $("help-title").focus(); }
 
 document.addEventListener("keydown", async (ev) => {
   const inNote = document.activeElement === $("note");

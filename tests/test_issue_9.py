@@ -1,0 +1,109 @@
+"""Issue 9 beyond the page: training samples, comparing, promoting and rolling back models, and
+the warning when a model trained on an audit estimates from it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rhi_nlp.cli import cli
+from rhi_nlp.errors import AuditError
+from rhi_nlp.foi import draw_sample, estimate_themes
+from rhi_nlp.labels import LabelFile
+
+from .conftest import CORPUS, HELDOUT, label_from_truth
+
+
+def test_training_sample_picks_uncertain_narratives_and_is_refused_as_an_audit(demo_tagged, tmp_path):
+    out = tmp_path / "train.csv"
+    res = CliRunner().invoke(cli, ["sample", str(demo_tagged), "--id-col", "rhi_id", "--purpose", "training",
+                                   "--size", "40", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(df) == 40 and (df["sample_purpose"] == "training").all() and "audit_design" not in df
+    tagged = pd.read_csv(demo_tagged, dtype=str, keep_default_na=False)
+    tagged = tagged[tagged["narrative_status"] == "recorded"]
+    probs = tagged[[c for c in tagged.columns if c.endswith("_prob")]].astype(float)
+    margin = (probs - 0.5).abs().min(axis=1)                  # nearest 0.5 on any theme
+    chosen = margin[tagged["rhi_id"].isin(df["id"]).to_numpy()]
+    assert chosen.median() < margin.median() / 2               # the model's unsure narratives
+    with pytest.raises(AuditError, match="training sample"):
+        estimate_themes(demo_tagged, audit_path=out, id_col="rhi_id")
+    assert LabelFile(out).is_audit is False
+    bad = CliRunner().invoke(cli, ["sample", str(demo_tagged), "--id-col", "rhi_id", "--design", "uncertain",
+                                   "--size", "10", "-o", str(tmp_path / "x.csv")])
+    assert bad.exit_code != 0 and "purpose training" in bad.output
+
+
+@pytest.fixture(scope="module")
+def second_model_dir(tmp_path_factory):
+    from rhi_nlp.training import train_model
+
+    root = tmp_path_factory.mktemp("models_b")
+    subset = root / "b.csv"
+    pd.read_csv(CORPUS, dtype=str, keep_default_na=False).iloc[1500:2300].to_csv(subset, index=False)
+    train_model(name="b", models_root=root, base_files=[subset], evaluation_file=HELDOUT, seed=1)
+    return root / "b"
+
+
+def test_compare_shows_both_models_and_a_paired_bootstrap_interval(small_model_dir, second_model_dir, tmp_path):
+    labels = tmp_path / "labels.csv"
+    pd.read_csv(HELDOUT, dtype=str, keep_default_na=False).head(200).to_csv(labels, index=False)
+    res = CliRunner().invoke(cli, ["compare", str(small_model_dir), str(second_model_dir), "--labels", str(labels),
+                                   "--format", "json"])
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output)
+    d = r["macro_f1_difference"]
+    assert r["n"] == 200 and set(r["models"]) == {"a", "b"}
+    assert d["low"] <= d["b_minus_a"] <= d["high"] and d["high"] - d["low"] > 0
+    assert d["b_minus_a"] == pytest.approx(r["models"]["b"]["macro_f1"] - r["models"]["a"]["macro_f1"], abs=1e-4)
+    same = json.loads(CliRunner().invoke(cli, ["compare", str(small_model_dir), str(small_model_dir), "--labels",
+                                               str(labels), "--format", "json"]).output)
+    assert same["macro_f1_difference"] == {**same["macro_f1_difference"], "b_minus_a": 0.0, "low": 0.0, "high": 0.0}
+    text = CliRunner().invoke(cli, ["compare", str(small_model_dir), str(second_model_dir), "--labels", str(labels)])
+    assert "paired bootstrap interval" in text.output and "parental_conflict" in text.output
+
+
+def test_promote_keeps_the_previous_default_and_rollback_swaps_back(small_model_dir, second_model_dir, tmp_path,
+                                                                    monkeypatch):
+    from rhi_nlp.paths import find_model
+
+    monkeypatch.setenv("RHI_NLP_HOME", str(tmp_path))
+    for name, src in (("first", small_model_dir), ("second", second_model_dir)):
+        shutil.copytree(src, tmp_path / "models" / name)
+    run = CliRunner()
+    assert run.invoke(cli, ["promote", "first"]).exit_code == 0
+    card = json.loads((tmp_path / "models" / "default" / "model_card.json").read_text())
+    assert card["promoted"]["name"] == "first" and find_model() == tmp_path / "models" / "default"
+    res = run.invoke(cli, ["promote", "second"])
+    assert res.exit_code == 0 and "rhi-nlp rollback" in res.output
+    name_of = (lambda d: json.loads((tmp_path / "models" / d / "model_card.json").read_text())["promoted"]["name"])
+    assert name_of("default") == "second" and name_of("default.previous") == "first"
+    assert run.invoke(cli, ["rollback"]).exit_code == 0
+    assert name_of("default") == "first" and name_of("default.previous") == "second"
+    listing = json.loads(run.invoke(cli, ["models", "--format", "json"]).output)
+    assert [e["name"] for e in listing if e["default"]] == ["default"]
+    assert run.invoke(cli, ["promote", "nosuch"]).exit_code != 0
+
+
+def test_a_model_trained_on_an_audit_warns_when_it_estimates_from_that_audit(demo_tagged, truth, tmp_path):
+    from rhi_nlp.training import train_model
+
+    audit = tmp_path / "audit.csv"
+    draw_sample(demo_tagged, audit, size=60, seed=3, id_col="rhi_id")
+    label_from_truth(audit, truth)
+    labels = tmp_path / "audit_labels.csv"
+    pd.read_csv(audit, dtype=str, keep_default_na=False).rename(columns={"rhi_id": "id"}).to_csv(labels, index=False)
+    subset = tmp_path / "base.csv"
+    pd.read_csv(CORPUS, dtype=str, keep_default_na=False).head(1500).to_csv(subset, index=False)
+    with pytest.warns(UserWarning, match="audit sample: train on it only after its estimate is published"):
+        model = train_model(name="onaudit", models_root=tmp_path / "models", base_files=[subset],
+                            label_files=[labels], evaluation_file=HELDOUT)
+    assert model.card["audits_used"][0]["file"] == "audit_labels.csv"
+    r = estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=audit, id_col="rhi_id",
+                        model_dir=model.path)[0]
+    assert any("trained on this audit's labels" in n for n in r.notes)
