@@ -107,3 +107,19 @@ def test_a_model_trained_on_an_audit_warns_when_it_estimates_from_that_audit(dem
     r = estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=audit, id_col="rhi_id",
                         model_dir=model.path)[0]
     assert any("trained on this audit's labels" in n for n in r.notes)
+
+
+def test_an_excel_audit_labelled_in_the_workbench_round_trips_to_estimate(demo_tagged, truth, tmp_path,
+                                                                          small_model_dir):
+    audit = tmp_path / "audit.xlsx"
+    draw_sample(demo_tagged, audit, size=30, seed=4, id_col="rhi_id")
+    lf = LabelFile(audit)
+    assert lf.is_audit
+    for i in lf.ids:
+        lf.record("main", i, done=True, labels={t: int(truth.loc[i, t]) for t in truth.columns if t in lf.df})
+    lf.flush()
+    back = LabelFile(audit)                       # reopened from the rewritten workbook and the journal
+    assert back.progress("main")["done"] == 30
+    r = estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=audit, id_col="rhi_id",
+                        model_dir=small_model_dir)[0]
+    assert r.estimate.n == 30 and r.estimate.x == sum(int(truth.loc[i, "parental_conflict"]) for i in lf.ids)
