@@ -35,8 +35,22 @@ def progressbar(length: int | None, label: str, silent: bool = False):
         yield update
         click.echo("", err=True)
         return
-    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield bar.update
+    import time
+
+    start = time.monotonic()
+    done = [0]
+
+    def rate(_item) -> str:  # rows a second (the bar shows the time left)
+        elapsed = time.monotonic() - start
+        return f"{done[0] / elapsed:,.0f} rows/s" if elapsed > 1 and done[0] else ""
+
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True, show_eta=True,
+                           item_show_func=rate) as bar:
+        def update(n: int) -> None:
+            done[0] += n
+            bar.update(n, current_item=done[0])
+
+        yield update
 
 
 def _run(fn, *args, **kwargs):
@@ -103,20 +117,30 @@ def cli():
               help="CSV output for Excel: cells starting with = + - @ (formulas) get a leading apostrophe.")
 @click.option("--chunk-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows processed at a time (memory does not grow with the file).")
+@click.option("--workers", default=None, type=click.IntRange(1, 256),
+              help="Processes tagging at once (default: all cores; output identical to one).")
+@click.option("--resume", is_flag=True,
+              help="Keep finished chunks beside the output, so a killed run started again with --resume "
+                   "continues from the last finished chunk.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_safe, chunk_size, quiet):
+def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_safe, chunk_size, workers, resume,
+        quiet):
     """Tag every narrative in INPUT_PATH (CSV, Excel or Parquet export) with themes.
 
     The output keeps the input's columns and adds, for every theme T: T (0/1), T_prob (0-1)
     and T_evidence (the supporting sentence, or empty), plus narrative_status
     (recorded / declined / empty) and text_familiarity (how like the training data the wording is)."""
+    from .parallel import default_workers
     from .tagging import count_rows, tag_file
 
     model = _load_model(model_dir)
-    with progressbar(count_rows(input_path, encoding, sheet), "Tagging", silent=quiet) as update:
+    n_rows = count_rows(input_path, encoding, sheet)
+    if workers is None:  # all cores, unless the file is a chunk or two
+        workers = default_workers() if n_rows is None or n_rows > 2 * chunk_size else 1
+    with progressbar(n_rows, "Tagging", silent=quiet) as update:
         summary = _run(tag_file, input_path, output, model, id_col=id_col, text_col=text_col,
                        encoding=encoding, chunk_size=chunk_size, sheet=sheet, excel_safe=excel_safe,
-                       progress=update)
+                       workers=workers, resume=resume, progress=update)
     for note in summary.notes:
         click.echo(f"Note: {note}", err=True)
     if quiet:

@@ -152,42 +152,84 @@ def _check_ids(chunk: pd.DataFrame, id_col: str, first_row: int, seen: dict[str,
 
 def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, id_col: str = "id",
              text_col: str = "narrative", encoding: str | None = None, chunk_size: int = 500,
-             sheet: str | None = None, excel_safe: bool = False,
+             sheet: str | None = None, excel_safe: bool = False, workers: int = 1, resume: bool = False,
              progress: Callable[[int], None] | None = None) -> TagSummary:
     """Tag every narrative of an export and write the input's columns plus, per theme T,
     ``T``, ``T_prob`` and ``T_evidence``, with ``narrative_status`` and ``text_familiarity``.
     Streams in chunks; writes atomically.
-    ``excel_safe``: escape CSV cells that Excel would run as formulas (see :mod:`rhi_nlp.cells`)."""
+    ``excel_safe``: escape CSV cells that Excel would run as formulas (see :mod:`rhi_nlp.cells`).
+    ``workers``: processes tagging chunks at once (output identical to one; see :mod:`rhi_nlp.parallel`).
+    ``resume``: keep each finished chunk beside the output (:mod:`rhi_nlp.resume`), so a run killed at
+    any point continues from the last finished chunk when started again with ``resume``."""
+    from .parallel import tag_chunks
+
     if same_file(input_path, output_path):
         raise InputError(f"{output_path}: the output must not overwrite the input file")
     reader = TableReader(Path(input_path), id_col, text_col, chunk_size=chunk_size, encoding=encoding,
                          sheet=sheet)
-    tagger = Tagger(model)
-    summary = TagSummary(counts={t: 0 for t in tagger.theme_ids}, expected={t: 0.0 for t in tagger.theme_ids})
+    theme_ids = model.theme_ids
+    summary = TagSummary(counts={t: 0 for t in theme_ids}, expected={t: 0.0 for t in theme_ids})
     seen: dict[str, int] = {}
-    with atomic_writer(output_path, excel_safe=excel_safe) as writer:
-        for chunk in reader:
+    checkpoint = None
+    if resume:
+        from .resume import Checkpoint
+
+        checkpoint = Checkpoint.open(input_path, output_path, model, dict(
+            id_col=id_col, text_col=text_col, encoding=encoding, chunk_size=chunk_size, sheet=sheet))
+
+    def checked(chunks):
+        rows = 0
+        for k, chunk in enumerate(chunks):
             taken = [c for c in chunk.columns if c in (STATUS_COL, FAMILIARITY_COL) or any(
-                c == t or c == f"{t}_prob" or c == f"{t}_evidence" for t in tagger.theme_ids)]
+                c == t or c == f"{t}_prob" or c == f"{t}_evidence" for t in theme_ids)]
             if taken:
                 raise InputError(f"{input_path}: column {taken[0]!r} would be overwritten by the output; "
                                  f"rename it or tag the original export")
-            _check_ids(chunk, id_col, summary.n_rows + 2, seen, input_path)  # row 1 is the header
-            added, truncated = tagger.tag_texts(chunk[text_col].tolist())
-            summary.n_truncated += truncated
-            status = added[STATUS_COL].tolist()
+            _check_ids(chunk, id_col, rows + 2, seen, input_path)  # row 1 is the header
+            rows += len(chunk)
+            if checkpoint is not None and checkpoint.has(k):
+                if progress:
+                    progress(len(chunk))
+                continue  # finished by an earlier run
+            yield k, chunk
+
+    def tagged():
+        numbered = checked(reader)
+        index = []
+        def plain():
+            for k, chunk in numbered:
+                index.append(k)
+                yield chunk
+        for chunk, (added, truncated) in tag_chunks(plain(), text_col, model, workers):
+            k = index.pop(0)
             out = pd.concat([chunk.reset_index(drop=True), added], axis=1)
-            writer.write(out)
-            summary.n_rows += len(chunk)
-            summary.n_empty += status.count("empty")
-            summary.n_declined += status.count("declined")
-            for t in tagger.theme_ids:
-                summary.counts[t] += int(added[t].sum())
-                summary.expected[t] += float(added[f"{t}_prob"].sum())
+            if checkpoint is not None:
+                checkpoint.save(k, out, truncated)
+            else:
+                yield out, truncated
             if progress:
                 progress(len(chunk))
+
+    with atomic_writer(output_path, excel_safe=excel_safe) as writer:
+        pieces = tagged()
+        if checkpoint is not None:
+            for _ in pieces:  # every chunk lands in the checkpoint; then the output is assembled from it
+                pass
+            pieces = checkpoint.chunks()
+        for out, truncated in pieces:
+            writer.write(out)
+            summary.n_truncated += truncated
+            status = out[STATUS_COL].tolist()
+            summary.n_rows += len(out)
+            summary.n_empty += status.count("empty")
+            summary.n_declined += status.count("declined")
+            for t in theme_ids:
+                summary.counts[t] += int(out[t].sum())
+                summary.expected[t] += float(out[f"{t}_prob"].sum())
         if summary.n_rows == 0:
             raise InputError(f"{input_path}: no rows to tag")
+    if checkpoint is not None:
+        checkpoint.remove()
     summary.notes = list(reader.notes)
     if summary.n_truncated:
         summary.notes.append(f"{summary.n_truncated} narrative(s) longer than {MAX_CHARS:,} characters were "
