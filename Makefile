@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-rhi-nlp
 DEMO_IN := training_data/demo/northmoor_rhi_2025.csv
 DEMO_OUT := demo_output
 
-.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-locked bench-estimate data corpus release-model wheel clean
+.PHONY: install model demo demo-tag demo-foi test test-slow bench bench-speed bench-locked bench-estimate data corpus release-model wheel clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench: models/default/model.npz
 	$(PY) benchmarks/bench_generalisation.py
 	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_label.py
+
+# Tagging speed (1 and 2 workers, beside the tokenizer and a regex pass), a profile, and peak memory.
+# The national-scale memory check: make bench-speed SPEED_ARGS=--memory-rows=1000000
+bench-speed: models/default/model.npz
+	$(PY) benchmarks/bench_speed.py $(SPEED_ARGS)
 
 # The locked test set, scored once per release (never used to choose anything).
 bench-locked: models/default/model.npz

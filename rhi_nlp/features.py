@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER
 from spacy.tokens import Doc
 
 # Per theme: affirmed cues, then one column per modifier group.
@@ -45,21 +46,30 @@ def n_cue_features(n_themes: int) -> int:
 def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     scope = doc._.rhi_scope or [""] * len(doc)
     index = {t: i for i, t in enumerate(theme_ids)}
-    sents = [s for s in doc.sents if any(not t.is_space for t in s)] if len(doc) else []
+    # token attributes read once, as arrays (a Token object per access is what costs)
+    arr = doc.to_array([LOWER, IS_SPACE, IS_PUNCT]) if len(doc) else np.zeros((0, 3), dtype=np.uint64)
+    strings = doc.vocab.strings
+    lower = [strings[o] for o in arr[:, 0].tolist()]
+    skip = (arr[:, 1].astype(bool) | arr[:, 2].astype(bool)).tolist()
+    is_space = arr[:, 1].astype(bool).tolist()
+    bounds = [(s.start, s.end, s.start_char, s.end_char) for s in doc.sents] if len(doc) else []
+    sents = [b for b in bounds if not all(is_space[b[0]:b[1]])]
     width = n_cue_features(len(theme_ids))
     cues = np.zeros((len(sents), width))
     sent_of_token = {}
     spans, marked = [], []
-    for k, sent in enumerate(sents):
+    for k, (start, end, start_char, end_char) in enumerate(sents):
         words = []
-        for tok in sent:
-            sent_of_token[tok.i] = k
-            if tok.is_space or tok.is_punct:
+        for i in range(start, end):
+            sent_of_token[i] = k
+            if skip[i]:
                 continue
-            w = _DIGITS.sub("0", tok.lower_)
-            tag = scope[tok.i]
+            w = lower[i]
+            if _DIGITS.search(w):
+                w = _DIGITS.sub("0", w)
+            tag = scope[i]
             words.append((_PREFIX.get(tag, "x_") + w) if tag else w)
-        spans.append((sent.start_char, sent.end_char))
+        spans.append((start_char, end_char))
         marked.append(" ".join(words))
     for span in doc.spans.get("rhi_relations", []):
         k = sent_of_token.get(span.start)

@@ -7,7 +7,7 @@ passed in from the package's JSON data files (see ``rhi_nlp.nlp.build_pipeline``
 from __future__ import annotations
 
 import numpy as np
-from spacy.attrs import SENT_START
+from spacy.attrs import IS_SPACE, LIKE_NUM, LOWER, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -70,6 +70,14 @@ class CaseNoteSentencizer:
         n = len(doc)
         if not n:
             return doc
+        # token attributes read once, as arrays (a Token object per access is what costs)
+        arr = doc.to_array([ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY])
+        strings = doc.vocab.strings
+        text = [strings[o] for o in arr[:, 0].tolist()]
+        lower = [strings[o] for o in arr[:, 1].tolist()]
+        is_space = arr[:, 2].astype(bool).tolist()
+        like_num = arr[:, 3].astype(bool).tolist()
+        spaced = arr[:, 4].astype(bool).tolist()   # followed by a space (whitespace_ is " " or "")
         starts = [False] * n
         starts[0] = True
         line_start = 0
@@ -77,34 +85,29 @@ class CaseNoteSentencizer:
         left = [0] * n
         run = 0
         for i in range(n - 1, -1, -1):
-            tok = doc[i]
-            if "\n" in tok.text or "\n" in tok.whitespace_:
+            if "\n" in text[i]:
                 run = 0
             left[i] = run
-            if not tok.is_space:
+            if not is_space[i]:
                 run += 1
-        for i, tok in enumerate(doc):
-            t = tok.text
-            if i + 1 >= n:
-                break
-            if "\n" in t or "\n" in tok.whitespace_:
+        for i in range(n - 1):
+            t = text[i]
+            if "\n" in t:
                 starts[i + 1] = True
                 line_start = i + 1
             elif t in _END:
                 starts[i + 1] = True
-            elif (t in _DASHES and tok.whitespace_ and i > 0 and doc[i - 1].whitespace_
-                  and not (left[i] <= 2 and doc[i + 1].lower_ in _BARE_ANSWERS)):
+            elif (t in _DASHES and spaced[i] and i > 0 and spaced[i - 1]
+                  and not (left[i] <= 2 and lower[i + 1] in _BARE_ANSWERS)):
                 starts[i + 1] = True
-            elif (t == ":" and i - line_start <= 5 and (i + 1 < n and not doc[i + 1].like_num)
-                  and left[i] > _ANSWER_MAX):
+            elif t == ":" and i - line_start <= 5 and not like_num[i + 1] and left[i] > _ANSWER_MAX:
                 starts[i + 1] = True
-            nxt = doc[i + 1]
-            if (nxt.lower_ in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES
-                    and i + 2 < n and doc[i + 2].lower_ in _YP_VERBS):
+            if (lower[i + 1] in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES
+                    and i + 2 < n and lower[i + 2] in _YP_VERBS):
                 starts[i + 1] = True
-        for i, tok in enumerate(doc):
+        for i in range(1, n):
             # whitespace-only tokens belong to the sentence before them
-            if tok.is_space and i > 0:
+            if is_space[i]:
                 starts[i] = False
         # all at once: the Token.is_sent_start setter rescans the whole doc on each call
         values = np.array([1 if st else -1 for st in starts], dtype=np.int64).astype(np.uint64)
@@ -148,8 +151,14 @@ class Relations:
         for name, patterns in relations.items():
             self.matcher.add(name, patterns)
         self.rank = {name: k for k, name in enumerate(precedence)}
+        self.required = _required_words(nlp, [p for patterns in relations.values() for p in patterns])
 
     def __call__(self, doc: Doc) -> Doc:
+        if self.required is not None:
+            present = set(doc.to_array(LOWER).tolist())
+            if not any(all(not present.isdisjoint(words) for words in needs) for needs in self.required):
+                doc.spans["rhi_relations"] = []  # no pattern can match: skip the matcher (same result, faster)
+                return doc
         found = sorted(((self.rank.get(doc.vocab.strings[m], 99), -(e - s), s, e, doc.vocab.strings[m])
                         for m, s, e in self.matcher(doc)))
         taken = [False] * len(doc)
@@ -162,6 +171,27 @@ class Relations:
             spans.append(Span(doc, s, e, label=label))
         doc.spans["rhi_relations"] = sorted(spans, key=lambda sp: sp.start)
         return doc
+
+
+def _required_words(nlp: Language, patterns: list[list[dict]]) -> list[list[frozenset]] | None:
+    """Per pattern, the word sets a match must draw one token from (its tokens with no "OP" or "+"
+    that test ``LOWER`` or ``LOWER IN``), as lower-case hashes. A doc without a word of every set of some
+    pattern cannot match any. None (no shortcut) if a pattern has no such token."""
+    out = []
+    for pattern in patterns:
+        needs = []
+        for tok in pattern:
+            if tok.get("OP") not in (None, "+") or not set(tok) <= {"LOWER", "OP"}:
+                continue
+            test = tok.get("LOWER")
+            if isinstance(test, str):
+                needs.append(frozenset([nlp.vocab.strings.add(test.lower())]))
+            elif isinstance(test, dict) and set(test) == {"IN"}:
+                needs.append(frozenset(nlp.vocab.strings.add(w.lower()) for w in test["IN"]))
+        if not needs:
+            return None
+        out.append(needs)
+    return out
 
 
 @Language.factory("rhi_context", default_config={"rules": [], "default_max_scope": 8})
