@@ -103,9 +103,10 @@ def cli():
 
 
 @cli.command()
-@click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file: .csv, .xlsx or .parquet (by extension).")
+@click.argument("input_path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
+              help="Output file: .csv, .xlsx or .parquet (by extension); a name without an extension, or an "
+                   "empty folder, is written as a folder of Parquet files.")
 @click.option("--text-col", default="narrative", show_default=True, help="Column holding the narrative.")
 @click.option("--id-col", default="id", show_default=True, help="Column holding a unique id per row.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
@@ -122,10 +123,15 @@ def cli():
 @click.option("--resume", is_flag=True,
               help="Keep finished chunks beside the output, so a killed run started again with --resume "
                    "continues from the last finished chunk.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: tag a Parquet dataset partition by partition on a Dask cluster (pip install 'rhi-nlp[dask]').")
+@click.option("--scheduler", default=None, help="With --engine dask: a running scheduler's address "
+                                                  "(default: a local cluster, one worker per core).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_safe, chunk_size, workers, resume,
-        quiet):
-    """Tag every narrative in INPUT_PATH (CSV, Excel or Parquet export) with themes.
+        engine, scheduler, quiet):
+    """Tag every narrative in INPUT_PATH (CSV, Excel or Parquet export, or a folder of Parquet
+    files) with themes.
 
     The output keeps the input's columns and adds, for every theme T: T (0/1), T_prob (0-1)
     and T_evidence (the supporting sentence, or empty), plus narrative_status
@@ -134,6 +140,17 @@ def tag(input_path, output, text_col, id_col, model_dir, encoding, sheet, excel_
     from .tagging import count_rows, tag_file
 
     model = _load_model(model_dir)
+    if engine == "dask":
+        if resume or excel_safe or sheet:
+            raise click.ClickException("--engine dask reads and writes Parquet: --resume, --excel-safe and --sheet "
+                                       "do not apply")
+        from .dask_engine import tag_dataset
+
+        n = _run(tag_dataset, input_path, output, model.path, id_col=id_col, text_col=text_col,
+                 scheduler=scheduler, workers=workers)
+        if not quiet:
+            click.echo(f"Tagged {n} narratives on Dask -> {output} (a folder of Parquet files)")
+        return
     n_rows = count_rows(input_path, encoding, sheet)
     if workers is None:  # all cores, unless the file is a chunk or two
         workers = default_workers() if n_rows is None or n_rows > 2 * chunk_size else 1

@@ -23,7 +23,7 @@ from .errors import InputError
 from .files import new_part, publish
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
-KIND_NAME = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
+KIND_NAME = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet", "dataset": "Parquet"}
 EXCEL_CELL_LIMIT = 32_767
 EXCEL_MAX_ROWS = 1_048_576
 HEADER_MAX_CHARS = 64
@@ -31,12 +31,15 @@ HEADER_MAX_WORDS = 8
 
 
 def file_format(path: str | Path, *, role: str = "input") -> str:
-    suffix = Path(path).suffix.lower()
+    path = Path(path)
+    suffix = path.suffix.lower()
     if suffix in FORMATS:
         return FORMATS[suffix]
+    if path.is_dir() or (role == "output" and not suffix and not path.exists()):
+        return "dataset"  # a folder of Parquet files (a partitioned dataset)
     hint = " (save it from Excel as .xlsx)" if suffix in (".xls", ".xlsm", ".xlsb") else ""
     raise InputError(f"{path}: unsupported {role} file type {suffix or '(none)'!r}{hint}; "
-                     f"use .csv, .xlsx or .parquet")
+                     f"use .csv, .xlsx or .parquet, or a folder of .parquet files")
 
 
 # --- encodings ------------------------------------------------------------------------------
@@ -184,8 +187,12 @@ class TableReader:
         self.kind = file_format(self.path)
         if not self.path.exists():
             raise InputError(f"{self.path}: file not found")
-        if self.path.is_dir():
+        if self.path.is_dir() and self.kind != "dataset":
             raise InputError(f"{self.path}: is a folder, not a file")
+        if self.kind == "dataset":
+            self.files = sorted(p for p in self.path.rglob("*.parquet") if not p.name.startswith("."))
+            if not self.files:
+                raise InputError(f"{self.path}: a folder given as input must hold Parquet files (.parquet)")
         if self.id_col == self.text_col:
             raise InputError(f"--id-col and --text-col both name {self.id_col!r}; the id and the narrative "
                              f"must be different columns")
@@ -244,6 +251,16 @@ class TableReader:
         self._check_columns(list(pf.schema_arrow.names))
         for batch in pf.iter_batches(batch_size=self.chunk_size):
             yield batch.to_pandas(types_mapper=pd.ArrowDtype)
+
+    def _iter_dataset(self) -> Iterator[pd.DataFrame]:
+        """The folder's Parquet files in name order (for a partitioned dataset, the partitions' order)."""
+        import pyarrow.parquet as pq
+
+        for f in self.files:
+            pf = pq.ParquetFile(f)
+            self._check_columns(list(pf.schema_arrow.names))
+            for batch in pf.iter_batches(batch_size=self.chunk_size):
+                yield batch.to_pandas(types_mapper=pd.ArrowDtype)
 
     def _iter_xlsx(self) -> Iterator[pd.DataFrame]:
         cols, rows = _xlsx_rows(self.path, self.sheet)
@@ -452,8 +469,73 @@ def _castable(series: pd.Series, typ) -> bool:
         return False
 
 
+class DatasetWriter:
+    """A folder of Parquet files ``part-00000.parquet``, ``part-00001.parquet``, ... of at most
+    ``rows_per_file`` rows each, built in a hidden folder beside the target and renamed into place
+    when complete (so the target folder is never half-written). The target must not hold files."""
+
+    def __init__(self, path: str | Path, *, rows_per_file: int = 250_000, excel_safe: bool = False):
+        self.path = Path(path)
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise InputError(f"{self.path}: the output folder exists and is not empty; name a new folder")
+        if not self.path.parent.is_dir():
+            raise InputError(f"{self.path}: the folder {self.path.parent} does not exist")
+        import os
+        import tempfile
+
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".dataset-part",
+                                         dir=self.path.parent))
+        self.rows_per_file = rows_per_file
+        self.truncated_cells = 0
+        self._file: TableWriter | None = None
+        self._in_file = 0
+        self._n = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self._file is None or self._in_file >= self.rows_per_file:
+            self._close_file()
+            self._file = TableWriter(self.tmp / f"part-{self._n:05d}.parquet")
+            self._n += 1
+            self._in_file = 0
+        self._file.write(df)
+        self._in_file += len(df)
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.commit()
+            self._file = None
+
+    def commit(self) -> None:
+        import os
+
+        from .files import _umask
+
+        self._close_file()
+        if os.name != "nt":
+            os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp made it private; the user's usual permissions
+        if self.path.exists():
+            self.path.rmdir()  # empty, checked above
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        import shutil
+
+        if self._file is not None:
+            self._file.abort()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 @contextmanager
 def atomic_writer(path: str | Path, *, excel_safe: bool = False) -> Iterator[TableWriter]:
+    if file_format(path, role="output") == "dataset":
+        writer = DatasetWriter(path)
+        try:
+            yield writer
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
+        return
     writer = TableWriter(path, excel_safe=excel_safe)
     try:
         yield writer

@@ -119,6 +119,10 @@ def count_rows(path: str | Path, encoding: str | None = None, sheet: str | None 
             import pyarrow.parquet as pq
 
             return pq.ParquetFile(path).metadata.num_rows
+        if path.is_dir():
+            import pyarrow.parquet as pq
+
+            return sum(pq.ParquetFile(f).metadata.num_rows for f in path.rglob("*.parquet") if not f.name.startswith("."))
         if suffix == ".xlsx":
             from openpyxl import load_workbook
 

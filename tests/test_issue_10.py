@@ -63,3 +63,27 @@ def test_resume_starts_again_when_the_input_changed(small_model, tmp_path):
     fresh = tmp_path / "fresh.csv"
     tag_file(src, fresh, small_model, id_col="rhi_id", chunk_size=100)
     assert out.read_bytes() == fresh.read_bytes()
+
+
+def test_a_parquet_folder_in_and_out_and_dask_on_two_workers_give_the_same_rows(small_model, small_model_dir,
+                                                                               tmp_path):
+    import pandas as pd
+
+    from rhi_nlp.dask_engine import tag_dataset
+
+    src = tmp_path / "pooled"
+    src.mkdir()
+    demo = pd.read_csv(DEMO, dtype=str, keep_default_na=False)
+    for k, part in enumerate((demo.iloc[:300], demo.iloc[300:600], demo.iloc[600:])):
+        part.to_parquet(src / f"council-{k}.parquet", index=False)
+    local = tmp_path / "tagged_local"
+    summary = tag_file(src, local, small_model, id_col="rhi_id", chunk_size=100, workers=2)
+    assert summary.n_rows == 807 and local.is_dir() and list(local.glob("part-*.parquet"))
+    with pytest.raises(Exception, match="not empty"):
+        tag_file(src, local, small_model, id_col="rhi_id")
+    on_dask = tmp_path / "tagged_dask"
+    assert tag_dataset(src, on_dask, small_model_dir, id_col="rhi_id", workers=2) == 807
+    a = pd.read_parquet(local).reset_index(drop=True)
+    b = pd.read_parquet(on_dask).reset_index(drop=True)
+    assert list(a["rhi_id"]) == list(demo["rhi_id"])
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
