@@ -42,6 +42,8 @@ def _method_key(r: dict) -> str:
     return "difference"
 
 
+from .model_only import TRIAGE_NOTE  # noqa: E402
+
 MODEL_ONLY_TAG = "MODEL-ONLY TRIAGE, not audited, not for publication"
 
 WITHHELD_REASON = {
@@ -85,7 +87,7 @@ def paragraph_parts(r: dict) -> list[str]:
     unit_one = "child" if r["unit"] == "children" else "RHI"
     method = PLAIN_METHOD[_method_key(r)].format(n=r["n_audited"], unit=r["unit"], unit_one=unit_one, conf=conf)
     parts = [sentence(r), f"Definition used: {r['definition']}", method]
-    parts += r["notes"]
+    parts += [n for n in r["notes"] if n != TRIAGE_NOTE]  # the method paragraph says it already
     rule = r["disclosure"]
     parts.append(f"Figures are rounded to the nearest {rule['rounding_base']} and interval limits rounded outwards; "
                  f"figures below {rule['threshold']} are shown as 'fewer than {rule['threshold']}', and small groups "
@@ -218,7 +220,10 @@ def _chart_png(results: list[dict], title: str, plt) -> bytes:
     if any(r["model_only"] for r in rows):
         handles.append(Line2D([], [], color=colours["model"], marker="D", lw=2.4,
                               label="model-only triage, model-based range (not audited, not for publication)"))
-    ax.legend(handles=handles, loc="lower right", fontsize=8.5, frameon=False)
+    # below the axis, so it never covers a bar
+    axis_points = (0.48 * len(rows) + 0.6) * 72  # about the axis height, to put the legend 48 points below it
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -48 / axis_points),
+              fontsize=8.5, frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.text(0.01, 0.005, "Source: RHI narratives, tagged by rhi-nlp; audited estimates combine hand labels "
              "with model probabilities.", fontsize=7.5, color="#666666")
@@ -229,7 +234,7 @@ def _chart_png(results: list[dict], title: str, plt) -> bytes:
                      loc="left", fontsize=8.5, color="#444444")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     return buf.getvalue()
 

@@ -105,8 +105,11 @@ def relative_sd(prof: dict, theme: str, batch_familiarity: float) -> float | Non
     """The between-voice sd of the log count ratio that applies to this batch: the unfamiliar
     groups' spread for writing as unfamiliar as theirs, the familiar groups' for writing as familiar
     as theirs, none for writing as familiar to the model as its own training texts (the
-    calibration already speaks for it); the variance is linear in familiarity between these points.
-    None when the profile has no figure for the theme."""
+    calibration already speaks for it). Between these points the sd is linear in familiarity: a
+    file whose familiarity lies a fraction w of the way from one point to the next reads as a mix,
+    w of it like the one and 1 - w like the other, and the relative error of its total is then at
+    most w times the one's plus (1 - w) times the other's (the bound when the two parts err
+    together). None when the profile has no figure for the theme."""
     t = prof.get("themes", {}).get(theme)
     if not t:
         return None
@@ -119,14 +122,14 @@ def relative_sd(prof: dict, theme: str, batch_familiarity: float) -> float | Non
     if F is None or math.isnan(F):
         return unfam
     xs, ys = [], []
-    for x, y in ((prof.get("familiarity_unfamiliar"), unfam ** 2), (prof.get("familiarity_familiar"), fam ** 2),
+    for x, y in ((prof.get("familiarity_unfamiliar"), unfam), (prof.get("familiarity_familiar"), fam),
                  (prof.get("familiarity_training"), 0.0)):
         if x is not None and not math.isnan(x) and (not xs or x > xs[-1]):
             xs.append(x)
             ys.append(y)
     if not xs:
         return unfam
-    return math.sqrt(float(np.interp(F, xs, ys)))
+    return float(np.interp(F, xs, ys))
 
 
 def keyword_check(prof: dict, theme: str, keyword_hits: int, sum_prob: float) -> bool | None:
