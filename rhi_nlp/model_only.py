@@ -29,10 +29,9 @@ TRIAGE_NOTE = ("Model-only: triage, not a figure to publish. No narrative was ch
 def _model_facts(model_dir: str | Path | None, theme: str, parts: tuple[str, ...]):
     """(calibration probabilities, labels, threshold, transfer profile) from the model, or Nones."""
     from .paths import default_model_dir
-    from .persistence import load_model
 
     try:
-        model = load_model(Path(model_dir) if model_dir else default_model_dir())
+        model = _cached_model(Path(model_dir) if model_dir else default_model_dir())
     except Exception:
         return None, None, None, None
     clf = model.classifier
@@ -44,6 +43,21 @@ def _model_facts(model_dir: str | Path | None, theme: str, parts: tuple[str, ...
     thr = clf.thresholds_[ids.index(parts[0])] if len(parts) == 1 else 0.5
     prof = model.card.get("transfer")
     return 1 - np.prod(1 - probs, axis=1), labels.max(axis=1), thr, prof if prof and theme in prof["themes"] else None
+
+
+_MODELS: dict = {}
+
+
+def _cached_model(folder: Path):
+    """The model, loaded (and hash-checked) once per folder and version of its files in this
+    process: an estimate asks for it once per theme and group."""
+    from .persistence import ARRAYS_FILE, CARD_FILE, load_model
+
+    key = (str(folder.resolve()), *((folder / f).stat().st_mtime_ns for f in (ARRAYS_FILE, CARD_FILE)))
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = load_model(folder)
+    return _MODELS[key]
 
 
 def _keyword_hits(rows: pd.DataFrame, parts: tuple[str, ...], text_col: str, keys: pd.Series | None) -> int | None:
