@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import InputError
-from .labels import ADJUDICATOR, LabelFile, disagreements
+from .labels import ADJUDICATOR, LabelFile, disagreements, journal_path
 
 
 def agreement(path: str | Path, *, id_col: str | None = None, text_col: str = "narrative") -> dict:
     from sklearn.metrics import cohen_kappa_score
 
+    if not journal_path(path).exists():  # reading agreement must not start a journal
+        raise InputError(f"{path}: no labelling journal beside it; label it with rhi-nlp label first")
     lf = LabelFile(path, id_col=id_col, text_col=text_col)
     names = lf.labellers()
     if len(names) < 2:

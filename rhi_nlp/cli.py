@@ -556,12 +556,11 @@ def label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_brow
         raise click.ClickException(f"'{ADJUDICATOR}' is reserved: use --adjudicate")
     if not path.is_file():
         raise click.ClickException(f"{path}: file not found")
-    lock = exclusive(path)
-    _run(lock.__enter__)
     try:
-        _label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_browser)
-    finally:
-        lock.__exit__(None, None, None)
+        with exclusive(path):  # errors inside _label are ClickExceptions already; this one is the lock's
+            _label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_browser)
+    except RhiNlpError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _label(path, labeller, adjudicate, id_col, text_col, model_dir, port, no_browser):

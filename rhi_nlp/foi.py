@@ -434,11 +434,10 @@ def audit_notes(audit_path, audit: "Audit", model_dir) -> list[tuple[str | None,
     the double-labelled share and kappa from the labelling journal, and a warning when the model
     was trained on this audit's labels."""
     from .paths import default_model_dir
-    from .persistence import load_model
 
     notes: list[tuple[str | None, str]] = []
-    try:
-        card = load_model(Path(model_dir) if model_dir else default_model_dir()).card
+    try:  # the same cached load the model-only estimates use
+        card = model_only._cached_model(Path(model_dir) if model_dir else default_model_dir()).card
     except Exception:
         card = {}
     sha = str(audit.df["audit_ids_sha256"].iloc[0]) if "audit_ids_sha256" in audit.df.columns else None

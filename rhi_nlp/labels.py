@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
-from .io import read_table, write_table
+from .io import parse_label, read_table, write_table
 from .themes import load_themes
 
 ADJUDICATOR = "adjudicator"
@@ -66,18 +66,17 @@ class Journal:
     def read(self) -> list[dict]:
         if not self.path.exists():
             return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
         out = []
-        with open(self.path, encoding="utf-8") as fh:
-            for k, line in enumerate(fh, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    # a line cut by a crash mid-write can only be the last one
-                    if k < sum(1 for _ in open(self.path, encoding="utf-8")):
-                        raise InputError(f"{self.path}: line {k} is not valid JSON; the journal was edited") from None
+        for k, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                # a line cut by a crash mid-write can only be the last one
+                if k < len(lines):
+                    raise InputError(f"{self.path}: line {k} is not valid JSON; the journal was edited") from None
         return out
 
     def append(self, entry: dict) -> None:
@@ -140,7 +139,7 @@ class LabelFile:
         labeller does not see them."""
         start = {}
         for k, row in self.df.iterrows():
-            vals = {t.id: int(str(row[t.id]).strip()) for t in self.themes if str(row[t.id]).strip() in ("0", "1")}
+            vals = {t.id: v for t in self.themes if (v := parse_label(row[t.id])) in (0, 1)}
             if vals:
                 start[self.ids[k]] = vals
         self.journal.append({"v": 1, "t": _now(), "file_labels": start})
@@ -257,16 +256,20 @@ class LabelFile:
             self.write()
 
     # -- progress ------------------------------------------------------------------------------
-    def progress(self, labeller: str) -> dict:
+    def progress(self, labeller: str, ids: list[str] | None = None) -> dict:
+        """Done, total and the position of the first not done among ``ids`` (default: every row,
+        in file order), and the labeller's time spent (pauses over IDLE_GAP_S not counted)."""
+        ids = self.ids if ids is None else ids
         st = self.state(labeller)
-        done = sum(1 for i in self.ids if i in st and st[i].done)
-        first = next((k for k, i in enumerate(self.ids) if not (i in st and st[i].done)), None)
+        done = sum(1 for i in ids if i in st and st[i].done)
+        first = next((k for k, i in enumerate(ids) if not (i in st and st[i].done)), None)
         times = sorted(e["t"] for e in self.entries if e.get("labeller") == labeller)
         spent = 0.0
         for a, b in zip(times, times[1:]):
             gap = (dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a)).total_seconds()
-            spent += min(gap, IDLE_GAP_S) if gap < IDLE_GAP_S else 0
-        return {"done": done, "total": len(self.ids), "first_unlabelled": first, "seconds_spent": round(spent)}
+            if gap < IDLE_GAP_S:
+                spent += gap
+        return {"done": done, "total": len(ids), "first_unlabelled": first, "seconds_spent": round(spent)}
 
 
 def disagreements(lf: LabelFile) -> list[tuple[str, list[str]]]:

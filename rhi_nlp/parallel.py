@@ -39,23 +39,23 @@ def _tag_in_worker(texts: list) -> tuple[pd.DataFrame, int]:
     return _TAGGER.tag_texts(texts)
 
 
-def tag_chunks(chunks: Iterable[pd.DataFrame], text_col: str, model: Model, workers: int
-               ) -> Iterator[tuple[pd.DataFrame, tuple[pd.DataFrame, int]]]:
-    """Yield (chunk, (added columns, number truncated)) for each chunk, in order."""
+def tag_chunks(chunks: Iterable[tuple[object, pd.DataFrame]], text_col: str, model: Model, workers: int
+               ) -> Iterator[tuple[object, pd.DataFrame, tuple[pd.DataFrame, int]]]:
+    """For each (key, chunk), in order, yield (key, chunk, (added columns, number truncated))."""
     if workers <= 1 or model.path is None:
         from .tagging import Tagger
 
         tagger = Tagger(model)
-        for chunk in chunks:
-            yield chunk, tagger.tag_texts(chunk[text_col].tolist())
+        for key, chunk in chunks:
+            yield key, chunk, tagger.tag_texts(chunk[text_col].tolist())
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(str(model.path),)) as pool:
         window: deque = deque()
-        for chunk in chunks:
-            window.append((chunk, pool.submit(_tag_in_worker, chunk[text_col].tolist())))
+        for key, chunk in chunks:
+            window.append((key, chunk, pool.submit(_tag_in_worker, chunk[text_col].tolist())))
             if len(window) >= 2 * workers:
-                c, fut = window.popleft()
-                yield c, fut.result()
+                key_, c, fut = window.popleft()
+                yield key_, c, fut.result()
         while window:
-            c, fut = window.popleft()
-            yield c, fut.result()
+            key_, c, fut = window.popleft()
+            yield key_, c, fut.result()

@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+from .model_only import TRIAGE_NOTE
+
 PLAIN_METHOD = {
     "difference": ("A random sample of {n} {unit} was read and labelled by hand. The hand labels were "
                    "combined with the model's probabilities for every {unit_one} (the difference "
@@ -41,8 +43,6 @@ def _method_key(r: dict) -> str:
         return "stratified"
     return "difference"
 
-
-from .model_only import TRIAGE_NOTE  # noqa: E402
 
 MODEL_ONLY_TAG = "MODEL-ONLY TRIAGE, not audited, not for publication"
 

@@ -11,7 +11,6 @@ the options and the model: if any differs, the old chunks are discarded and the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -21,16 +20,9 @@ import pandas as pd
 
 from . import __version__
 from .files import write_bytes
+from .themes import file_sha256
 
 TRUNCATED_KEY = b"rhi_nlp_truncated"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Checkpoint:
@@ -44,7 +36,7 @@ class Checkpoint:
         st = input_path.stat()
         manifest = {"format": 1, "rhi_nlp": __version__, "options": options,
                     "input": {"path": str(input_path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                              "sha256": _sha256(input_path) if input_path.is_file() else None},
+                              "sha256": file_sha256(input_path) if input_path.is_file() else None},
                     "model_sha256": (model.card or {}).get("model_sha256")}
         mfile = folder / "manifest.json"
         try:

@@ -198,14 +198,7 @@ def tag_file(input_path: str | Path, output_path: str | Path, model: Model, *, i
             yield k, chunk
 
     def tagged():
-        numbered = checked(reader)
-        index = []
-        def plain():
-            for k, chunk in numbered:
-                index.append(k)
-                yield chunk
-        for chunk, (added, truncated) in tag_chunks(plain(), text_col, model, workers):
-            k = index.pop(0)
+        for k, chunk, (added, truncated) in tag_chunks(checked(reader), text_col, model, workers):
             out = pd.concat([chunk.reset_index(drop=True), added], axis=1)
             if checkpoint is not None:
                 checkpoint.save(k, out, truncated)

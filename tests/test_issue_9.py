@@ -123,3 +123,22 @@ def test_an_excel_audit_labelled_in_the_workbench_round_trips_to_estimate(demo_t
     r = estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=audit, id_col="rhi_id",
                         model_dir=small_model_dir)[0]
     assert r.estimate.n == 30 and r.estimate.x == sum(int(truth.loc[i, "parental_conflict"]) for i in lf.ids)
+
+
+def test_labels_typed_in_a_spreadsheet_are_kept_and_agreement_needs_a_journal(tmp_path):
+    from rhi_nlp.agreement import agreement
+    from rhi_nlp.errors import InputError
+    from rhi_nlp.labels import journal_path
+    from rhi_nlp.themes import load_themes
+
+    ids = [t.id for t in load_themes()]
+    df = pd.DataFrame({"id": ["a", "b"], "narrative": ["Mum and dad argue.", "School is fine."]})
+    for t in ids:
+        df[t] = ["1.0" if t == "parental_conflict" else "0.0", ""]   # as Excel numbers come back
+    path = tmp_path / "typed.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError, match="no labelling journal"):
+        agreement(path)
+    assert not journal_path(path).exists()                          # reading agreement wrote nothing
+    st = LabelFile(path).state("main")
+    assert st["a"].done and st["a"].labels["parental_conflict"] == 1 and "b" not in st

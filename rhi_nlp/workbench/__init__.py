@@ -53,12 +53,7 @@ class Workbench:
         return ADJUDICATOR if self.mode == "adjudicate" else self.labeller
 
     def progress(self) -> dict:
-        st = self.lf.state(self.who)
-        ids = [self.lf.ids[k] for k in self.order]
-        done = sum(1 for i in ids if i in st and st[i].done)
-        first = next((n for n, i in enumerate(ids) if not (i in st and st[i].done)), None)
-        spent = self.lf.progress(self.who)["seconds_spent"]
-        return {"done": done, "total": len(ids), "first_unlabelled": first, "seconds_spent": spent}
+        return self.lf.progress(self.who, [self.lf.ids[k] for k in self.order])
 
     def themes(self) -> list[dict]:
         return [{"id": t.id, "name": t.name, "definition": t.definition, "include": t.include, "exclude": t.exclude,
