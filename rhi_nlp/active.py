@@ -60,6 +60,6 @@ def draw_training_sample(tagged_path: str | Path, output: str | Path, *, size: i
     out[PURPOSE_COL] = "training"
     out["sample_design"] = "uncertain"
     out["sample_source"] = Path(tagged_path).name
-    write_table(out, output)
+    write_table(out, output, excel_safe=True)  # opened in Excel, no cell may run as a formula
     return {"rows": len(out), "uncertain": size - n_random, "random": n_random, "population": len(rec),
             "output": str(output)}

@@ -39,6 +39,15 @@ AUDIT_MARK = "audit_design"
 IDLE_GAP_S = 300  # a pause longer than this between decisions is not counted as time spent
 
 
+def read_sample(path: str | Path) -> tuple[pd.DataFrame, bool]:
+    """A labelling file and whether rhi-nlp wrote it Excel-safe: audit and training samples are
+    (a cell Excel would run as a formula starts with an apostrophe, removed again here); any other
+    labelled file is read as it is."""
+    df = read_table(path)
+    written_safe = AUDIT_MARK in df.columns or PURPOSE_COL in df.columns
+    return (read_table(path, excel_escaped=True) if written_safe else df), written_safe
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -94,11 +103,9 @@ class LabelFile:
         self.path = Path(path)
         if not self.path.exists():
             raise InputError(f"{self.path}: file not found")
-        self.df = read_table(self.path)
+        self.df, self.excel_safe = read_sample(self.path)
         self.is_audit = AUDIT_MARK in self.df.columns and not (
             PURPOSE_COL in self.df.columns and (self.df[PURPOSE_COL].astype(str) == "training").any())
-        if self.is_audit:  # audits are written Excel-safe (a leading apostrophe before a formula)
-            self.df = read_table(self.path, excel_escaped=True)
         self.id_col = id_col or ("id" if "id" in self.df.columns else str(self.df.columns[0]))
         self.text_col = text_col
         for c in (self.id_col, self.text_col):
@@ -234,7 +241,7 @@ class LabelFile:
     def write(self) -> None:
         """Rewrite the file from the journal, atomically (a part file renamed over it)."""
         with self._write_lock:
-            write_table(self.merged(), self.path, excel_safe=self.is_audit)
+            write_table(self.merged(), self.path, excel_safe=self.excel_safe)
 
     def _schedule_write(self) -> None:
         self._pending.set()

@@ -18,6 +18,7 @@ from .errors import InputError
 from .features import iter_records
 from .io import parse_label, read_table
 from .keywords import keyword_baseline  # noqa: F401  (re-exported for the benchmarks)
+from .labels import read_sample
 from .metrics import calibration_table, summarise
 from .nlp import build_pipeline
 from .paths import labelled_dir, training_dir
@@ -78,7 +79,7 @@ def load_labelled(paths: Sequence[str | Path], theme_ids: Sequence[str], *, id_c
     ids, texts, blocks = [], [], []
     seen: dict[str, str] = {}
     for path in paths:
-        df = read_table(path)
+        df, _ = read_sample(path)  # an audit or training sample used as labels: its apostrophes undone
         missing = [c for c in [id_col, text_col, *theme_ids] if c not in df.columns]
         if missing:
             raise InputError(f"{path}: missing column(s) {missing}; a labelled file needs {id_col!r}, "

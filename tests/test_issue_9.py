@@ -142,3 +142,28 @@ def test_labels_typed_in_a_spreadsheet_are_kept_and_agreement_needs_a_journal(tm
     assert not journal_path(path).exists()                          # reading agreement wrote nothing
     st = LabelFile(path).state("main")
     assert st["a"].done and st["a"].labels["parental_conflict"] == 1 and "b" not in st
+
+
+def test_a_training_sample_cannot_hold_a_live_formula_and_trains_on_the_text_as_written(demo_tagged, tmp_path):
+    from rhi_nlp.active import draw_training_sample
+    from rhi_nlp.themes import load_themes
+    from rhi_nlp.training import load_labelled
+
+    df = pd.read_csv(demo_tagged, dtype=str, keep_default_na=False)
+    rec = df.index[df["narrative_status"] == "recorded"]
+    df.loc[rec, "narrative"] = "=1+2 mum and dad argue"
+    tagged = tmp_path / "tagged.csv"
+    df.to_csv(tagged, index=False)
+    out = tmp_path / "train.csv"
+    draw_training_sample(tagged, out, size=10, id_col="rhi_id")
+    raw = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert (raw["narrative"] == "'=1+2 mum and dad argue").all()       # Excel shows text, runs nothing
+    lf = LabelFile(out)
+    assert (lf.df["narrative"] == "=1+2 mum and dad argue").all()
+    ids = [t.id for t in load_themes()]
+    for i in lf.ids:
+        lf.record("main", i, done=True, labels={"parental_conflict": 1})
+    lf.flush()
+    assert (pd.read_csv(out, dtype=str, keep_default_na=False)["narrative"] == "'=1+2 mum and dad argue").all()
+    _, texts, Y = load_labelled([out], ids)
+    assert texts == ["=1+2 mum and dad argue"] * 10 and Y[:, 0].tolist() == [1] * 10
