@@ -300,8 +300,9 @@ def _parse_date(value: str | None, flag: str, date_format: str | None = None):
 
 def _estimate_options(f):
     options = [
-        click.option("--audit", "audit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Hand-labelled audit sample (from rhi-nlp sample). Without it: model-only range."),
+        click.option("--audit", "audit_path", type=click.Path(exists=True, path_type=Path), multiple=True,
+                     help="Hand-labelled audit sample (from rhi-nlp sample). Without it: model-only range. For a "
+                          "pooled file: the folder of audits from rhi-nlp sample --by (or each file, repeated)."),
         click.option("--theme", "themes_", multiple=True,
                      help="Theme id (repeatable); union themes such as any_family_conflict too. Default: all."),
         click.option("--confidence", default=0.95, show_default=True, type=float, help="Confidence level."),
@@ -337,7 +338,7 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
 
     period = Period(date_col=date_col, start=_parse_date(date_from, "--from", date_format),
                     end=_parse_date(date_to, "--to", date_format), date_format=date_format)
-    results = _run(estimate_themes, tagged, themes=list(themes_) or None, audit_path=audit_path,
+    results = _run(estimate_themes, tagged, themes=list(themes_) or None, audit_path=list(audit_path) or None,
                    confidence=confidence, period=period, by=by, unit=unit, child_col=child_col, id_col=id_col,
                    model_dir=model_dir, text_col=text_col)
     rule = DisclosureRule(threshold=suppress_below, base=round_to, base_large=max(10, round_to))
@@ -347,10 +348,11 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
 
 
 @cli.command()
-@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tagged", type=click.Path(path_type=Path))
 @click.option("--size", required=True, type=int, help="Number of units to audit (RHIs, or children with --unit child).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Audit file to write (.csv or .xlsx): label its empty theme columns 0 or 1.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Audit file to write (.csv or .xlsx): label its empty theme columns 0 or 1. With --by: a new "
+                   "folder for one audit file per group.")
 @click.option("--purpose", type=click.Choice(["audit", "training"]), default="audit", show_default=True,
               help="audit: a sample for an estimate; training: narratives to label to improve the model (not an audit).")
 @click.option("--design", type=click.Choice(["random", "stratified", "uncertain"]), default=None,
@@ -366,7 +368,12 @@ def _estimate_rows(tagged, audit_path, themes_, confidence, date_from, date_to, 
 @click.option("--labels-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A labelled earlier audit (e.g. the pilot): its labels are copied for rows drawn again. "
                    "A random sample with the same seed and a larger size contains the smaller one.")
-def sample(tagged, size, output, purpose, design, theme, seed, id_col, text_col, unit, child_col, labels_from):
+@click.option("--by", default=None,
+              help="One random audit per value of this column (e.g. council), each in its own file in the "
+                   "folder -o, of --size narratives (all of a smaller group): each group labels only its own.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True,
+              help="With --by: the audit files' format.")
+def sample(tagged, size, output, purpose, design, theme, seed, id_col, text_col, unit, child_col, labels_from, by, fmt):
     """Draw a reproducible sample from a TAGGED file for hand labelling (rhi-nlp label FILE).
 
     Only narratives with a recorded text are drawn. An audit holds the id, the narrative, one
@@ -391,6 +398,12 @@ def sample(tagged, size, output, purpose, design, theme, seed, id_col, text_col,
     if design == "uncertain":
         raise click.ClickException("--design uncertain is for --purpose training; an audit is random or stratified")
     design = design or "random"
+    if by:
+        if design != "random" or unit != "rhi" or labels_from or theme:
+            raise click.ClickException("--by draws a random sample of RHIs per group: no --design stratified, "
+                                       "--unit child, --theme or --labels-from")
+        _sample_by(tagged, output, by=by, size=size, seed=seed, id_col=id_col, text_col=text_col, fmt=fmt)
+        return
 
     info = _run(draw_sample, tagged, output, size=size, design=design, theme=theme, seed=seed, id_col=id_col,
                 text_col=text_col, unit=unit, child_col=child_col, labels_from=labels_from)
@@ -406,8 +419,21 @@ def sample(tagged, size, output, purpose, design, theme, seed, id_col, text_col,
                f"with 0 or 1 for every row, by the rule in 'rhi-nlp themes', then run rhi-nlp estimate --audit {output}.")
 
 
+def _sample_by(tagged, output, *, by, size, seed, id_col, text_col, fmt):
+    from .pooled import draw_group_samples
+
+    info = _run(draw_group_samples, tagged, output, by=by, size=size, seed=seed, id_col=id_col, text_col=text_col,
+                suffix="." + fmt)
+    groups = info["groups"]
+    census = sum(g["census"] for g in groups)
+    click.echo(f"Drew one random audit per {by} ({len(groups)} groups, {sum(g['units'] for g in groups)} narratives"
+               f"{f'; {census} group(s) no larger than {size} in full' if census else ''}) -> {output}")
+    click.echo(f"Each group labels its own file (rhi-nlp label FILE), then: rhi-nlp estimate TAGGED --audit {output} "
+               f"--by {by}")
+
+
 @cli.command()
-@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tagged", type=click.Path(path_type=Path))
 @click.option("--half-width", required=True, type=click.FloatRange(min=0.5),
               help="Wanted half-width of the interval, as a count (e.g. 20 for +/- 20 RHIs).")
 @click.option("--theme", default="parental_conflict", show_default=True)
@@ -434,7 +460,7 @@ def plan(tagged, half_width, theme, confidence, pilot, id_col, fmt):
 
 
 @cli.command()
-@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tagged", type=click.Path(path_type=Path))
 @_estimate_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_col, date_format, by, unit, child_col,
@@ -454,7 +480,7 @@ def estimate(tagged, audit_path, themes_, confidence, date_from, date_to, date_c
 
 
 @cli.command()
-@click.argument("tagged", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tagged", type=click.Path(path_type=Path))
 @_estimate_options
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.md, report.html, chart.png and estimates.json.")

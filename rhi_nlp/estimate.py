@@ -264,7 +264,9 @@ def cluster_difference_estimate(f_c: np.ndarray, sample: np.ndarray, y_c: np.nda
 # --- stratified audit ------------------------------------------------------------------------
 
 def stratified_estimate(f: np.ndarray, strata: np.ndarray, sample: np.ndarray, y: np.ndarray, *,
-                        alpha: float = 0.05, guard: bool = True) -> Estimate:
+                        alpha: float = 0.05, guard: bool = True,
+                        method: str = "stratified difference estimator (audit stratified by score, finite "
+                                      "population correction)") -> Estimate:
     """Stratified difference estimator: T = sum_h [sum_{U_h} f + N_h mean_h(y - f)],
     V = sum_h N_h^2 (1 - n_h/N_h) s_{e,h}^2 / n_h, df = sum(n_h - 1).
 
@@ -319,8 +321,7 @@ def stratified_estimate(f: np.ndarray, strata: np.ndarray, sample: np.ndarray, y
         used_guard = (f"fewer than {SMALL_COUNT_GUARD} positives in the audit (or an interval that collapsed "
                       f"against a logical bound): widened to include the exact per-band intervals")
     return Estimate(point=point, lower=float(math.floor(lo + 1e-9)), upper=float(math.ceil(hi - 1e-9)),
-                    method="stratified difference estimator (audit stratified by score, finite population correction)",
-                    N=N, n=n, x=x, confidence=1 - alpha, guard=used_guard, details={"bands": bands})
+                    method=method, N=N, n=n, x=x, confidence=1 - alpha, guard=used_guard, details={"bands": bands})
 
 
 # --- planning --------------------------------------------------------------------------------

@@ -34,7 +34,11 @@ from .themes import load_themes, load_unions
 # holds exactly the rows that were drawn.
 AUDIT_COLS = ["audit_design", "audit_unit", "audit_child_col", "audit_theme", "audit_population",
               "audit_size", "audit_seed", "audit_source", "audit_ids_sha256"]
+# An audit drawn within one group of a pooled file (rhi-nlp sample --by council) also names the
+# group column and its value; older audits without these columns cover the whole file.
+GROUP_COLS = ["audit_group_col", "audit_group"]
 NOT_RECORDED = ("empty", "declined")
+CENSUS_NOTE = "Every recorded narrative here was labelled by hand, so the count is exact (no sampling error)."
 PILOT_PRIOR_WEIGHT = 40
 
 
@@ -46,10 +50,18 @@ class Tagged:
     df: pd.DataFrame            # all rows
     id_col: str
     theme_ids: tuple[str, ...]
+    _fingerprint: str | None = field(default=None, repr=False)
 
     @property
     def recorded(self) -> pd.DataFrame:
         return self.df[~self.df[STATUS_COL].isin(NOT_RECORDED)]
+
+    def population(self, within: tuple[str, str] | None = None) -> pd.DataFrame:
+        """The recorded narratives, or those of one group (column, value), in file order."""
+        rec = self.recorded
+        if within:
+            rec = rec[rec[within[0]].astype(str) == within[1]]
+        return rec.reset_index(drop=True)
 
 
 def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
@@ -71,7 +83,14 @@ def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
 
 
 def fingerprint(tagged: Tagged) -> str:
-    """Identifies the tagged file an audit was drawn from: ids, statuses and probabilities."""
+    """Identifies the tagged file an audit was drawn from: ids, statuses and probabilities
+    (computed once per loaded file: a pooled file is checked against one audit per group)."""
+    if tagged._fingerprint is None:
+        tagged._fingerprint = _fingerprint(tagged)
+    return tagged._fingerprint
+
+
+def _fingerprint(tagged: Tagged) -> str:
     h = hashlib.sha256()
     cols = [tagged.id_col, STATUS_COL] + [f"{t}_prob" for t in tagged.theme_ids]
     for row in tagged.df[cols].itertuples(index=False, name=None):
@@ -163,8 +182,10 @@ def ids_hash(ids) -> str:
 
 
 def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: int, unit: str,
-          child_col: str | None) -> Drawn:
-    """Draw (or draw again, to check an audit) a reproducible sample of the recorded narratives."""
+          child_col: str | None, within: tuple[str, str] | None = None) -> Drawn:
+    """Draw (or draw again, to check an audit) a reproducible sample of the recorded narratives,
+    or of one group's (``within`` = (column, value)): a census when the group is no larger than
+    ``size``."""
     if design not in ("random", "stratified"):
         raise InputError(f"--design must be random or stratified, not {design!r}")
     if design == "stratified" and not theme:
@@ -172,7 +193,11 @@ def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: in
     if design == "stratified" and unit == "child":
         raise InputError("samples of children are random only: use --design random with --unit child")
     parts = resolve_theme(theme)[3] if theme else ()
-    rec = tagged.recorded.reset_index(drop=True)
+    if within and (design != "random" or unit != "rhi"):
+        raise InputError("a sample per group (--by) is a random sample of RHIs: use --design random and --unit rhi")
+    if within and within[0] not in tagged.df.columns:
+        raise InputError(f"{tagged.path}: column {within[0]!r} not found")
+    rec = tagged.population(within)
     keys = None
     if unit == "child":
         if not child_col or child_col not in rec.columns:
@@ -186,7 +211,9 @@ def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: in
     else:
         raise InputError(f"--unit must be rhi or child, not {unit!r}")
     N = len(f)
-    if not 2 <= size <= N:
+    if within and 1 <= N <= size:
+        size = N  # a group no larger than the sample size is labelled in full (a census)
+    elif not 2 <= size <= N:
         raise InputError(f"--size must be between 2 and {N} (the recorded {'children' if unit == 'child' else 'narratives'})")
     rng = np.random.default_rng(seed)
     d = stratified(f, size, rng) if design == "stratified" else srs(N, size, rng)
@@ -198,19 +225,22 @@ def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: in
     return Drawn(design=d, rec=rec, ids=rows[tagged.id_col].astype(str).tolist())
 
 
-def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, design: str = "random",
+def draw_sample(tagged_path: str | Path | Tagged, output: str | Path, *, size: int, design: str = "random",
                 theme: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "narrative",
-                unit: str = "rhi", child_col: str | None = None, labels_from: str | Path | None = None) -> dict:
-    """Draw a reproducible audit sample without replacement from the recorded narratives and
-    write it with empty label columns and the design (the same on every row). CSV audits are
-    written Excel-safe: a cell Excel would run as a formula starts with an apostrophe."""
-    for src in (tagged_path, labels_from):
+                unit: str = "rhi", child_col: str | None = None, labels_from: str | Path | None = None,
+                within: tuple[str, str] | None = None) -> dict:
+    """Draw a reproducible audit sample without replacement from the recorded narratives (or from
+    one group's, ``within`` = (column, value)) and write it with empty label columns and the
+    design (the same on every row). CSV audits are written Excel-safe: a cell Excel would run as a
+    formula starts with an apostrophe."""
+    tagged = tagged_path if isinstance(tagged_path, Tagged) else load_tagged(tagged_path, id_col=id_col)
+    for src in (tagged.path, labels_from):
         if src is not None and same_file(src, output):
             raise InputError(f"{output}: the audit must not overwrite its input file {src}")
-    tagged = load_tagged(tagged_path, id_col=id_col)
     if text_col not in tagged.df.columns:
-        raise InputError(f"{tagged_path}: column {text_col!r} not found; pass --text-col")
-    drawn = _draw(tagged, size=size, design=design, theme=theme, seed=seed, unit=unit, child_col=child_col)
+        raise InputError(f"{tagged.path}: column {text_col!r} not found; pass --text-col")
+    drawn = _draw(tagged, size=size, design=design, theme=theme, seed=seed, unit=unit, child_col=child_col,
+                  within=within)
     label_themes = list(resolve_theme(theme)[3]) if theme else list(tagged.theme_ids)
     rows = drawn.rec.set_index(drawn.rec[id_col].astype(str)).loc[drawn.ids]
     out = pd.DataFrame({id_col: drawn.ids})
@@ -224,10 +254,12 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
     out["audit_child_col"] = child_col if unit == "child" else ""
     out["audit_theme"] = theme or ""
     out["audit_population"] = len(drawn.design.strata)
-    out["audit_size"] = size
+    out["audit_size"] = len(drawn.design.sample) if within else size
     out["audit_seed"] = seed
     out["audit_source"] = fingerprint(tagged)
     out["audit_ids_sha256"] = ids_hash(drawn.ids)
+    if within:
+        out["audit_group_col"], out["audit_group"] = within
     carried = 0
     if labels_from:
         prev = load_audit(labels_from, tagged)
@@ -240,7 +272,8 @@ def draw_sample(tagged_path: str | Path, output: str | Path, *, size: int, desig
                 carried = max(carried, int(keep.sum()))
     out = out.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # order hides the strata
     truncated = write_table(out, output, excel_safe=True)
-    return {"carried_labels": carried, "rows": len(out), "units": size, "population": len(drawn.design.strata),
+    return {"carried_labels": carried, "rows": len(out), "units": len(drawn.design.sample),
+            "population": len(drawn.design.strata),
             "design": drawn.design.design, "unit": unit, "label_columns": label_themes, "output": str(output),
             "truncated_cells": truncated}
 
@@ -255,6 +288,7 @@ class Audit:
     N: int
     child_col: str = ""
     drawn: Drawn | None = None
+    within: tuple[str, str] | None = None   # (group column, value) for an audit drawn per group
 
 
 def _first(df: pd.DataFrame, col: str) -> str:
@@ -280,7 +314,8 @@ def load_audit(path: str | Path, tagged: Tagged) -> Audit:
     if not len(df):
         raise AuditError(f"{path}: the audit has no rows")
     df[id_col] = df[id_col].astype(str)
-    for c in AUDIT_COLS:
+    group_cols = [c for c in GROUP_COLS if c in df.columns]
+    for c in AUDIT_COLS + group_cols:
         if df[c].astype(str).nunique() > 1:
             raise AuditError(f"{path}: column {c!r} differs between rows; it must be the same on every row "
                              f"(the audit file was edited or combined with another)")
@@ -297,6 +332,9 @@ def load_audit(path: str | Path, tagged: Tagged) -> Audit:
         raise AuditError(f"{path}: row id {show_id(stray[0])} is not in {tagged.path}")
     design, unit, theme = _first(df, "audit_design"), _first(df, "audit_unit"), _first(df, "audit_theme")
     child_col = _first(df, "audit_child_col") if unit == "child" else ""
+    within = (_first(df, "audit_group_col"), _first(df, "audit_group")) if len(group_cols) == 2 else None
+    if within and not within[0]:
+        within = None
     if unit == "child" and child_col not in df.columns:
         raise AuditError(f"{path}: audit drawn by child but its child column {child_col!r} is missing")
     try:
@@ -307,11 +345,11 @@ def load_audit(path: str | Path, tagged: Tagged) -> Audit:
                          f"numbers (the audit file was edited)") from None
     try:
         drawn = _draw(tagged, size=size, design=design, theme=theme or None, seed=seed, unit=unit,
-                      child_col=child_col or None)
+                      child_col=child_col or None, within=within)
     except InputError as exc:
         raise AuditError(f"{path}: its design columns do not describe a sample of {tagged.path} ({exc})") from None
     if ids_hash(drawn.ids) != _first(df, "audit_ids_sha256"):
-        raise AuditError(f"{path}: its design columns (size, seed, design, theme) were edited: they no longer "
+        raise AuditError(f"{path}: its design columns (size, seed, design, theme, group) were edited: they no longer "
                          f"draw the rows recorded when the sample was made; draw the sample again")
     drawn_set, present = set(drawn.ids), set(df[id_col])
     added = [i for i in df[id_col] if i not in drawn_set]
@@ -322,7 +360,8 @@ def load_audit(path: str | Path, tagged: Tagged) -> Audit:
     if lost:
         raise AuditError(f"{path}: row id {show_id(lost[0])} was drawn but is missing from the audit "
                          f"({len(lost)} such row(s)); label the whole sample (deleting rows biases the estimate)")
-    return Audit(path=path, df=df, design=design, unit=unit, theme=theme, N=N, child_col=child_col, drawn=drawn)
+    return Audit(path=path, df=df, design=design, unit=unit, theme=theme, N=N, child_col=child_col, drawn=drawn,
+                 within=within)
 
 
 def audit_labels(audit: Audit, parts: tuple[str, ...], id_col: str) -> pd.Series:
@@ -367,14 +406,26 @@ def check_confidence(confidence: float) -> None:
         raise InputError(f"--confidence must be between 0.5 and 1, e.g. 0.95 (got {confidence})")
 
 
-def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None, audit_path: str | Path | None = None,
+def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
+                    audit_path: str | Path | list | None = None,
                     confidence: float = 0.95, period: Period = Period(), by: str | None = None,
                     unit: str = "rhi", child_col: str | None = None, id_col: str = "id",
                     model_dir: str | Path | None = None, seed: int = 0, text_col: str = "narrative") -> list[ThemeResult]:
+    """Counts per theme (and per value of ``by``). ``audit_path``: one audit, or the audits drawn one
+    per group by ``rhi-nlp sample --by`` (a folder or a list), which give per-group and pooled
+    confidence intervals (:mod:`rhi_nlp.pooled`)."""
+    from . import pooled
+
     check_confidence(confidence)
     alpha = 1 - confidence
     tagged = load_tagged(tagged_path, id_col=id_col)
-    audit = load_audit(audit_path, tagged) if audit_path else None
+    audits = [load_audit(p, tagged) for p in pooled.audit_paths(audit_path)] if audit_path else []
+    per_group: dict[str, Audit] = {}
+    if len(audits) > 1 or (audits and audits[0].within):
+        by, per_group = pooled.group_audits(audits, tagged, by)
+        if unit != "rhi":
+            raise AuditError("audits drawn per group count RHIs only: leave out --unit child")
+    audit = audits[0] if audits else None
     if unit not in ("rhi", "child"):
         raise InputError(f"--unit must be rhi or child, not {unit!r}")
     if unit == "child" and (not child_col or child_col not in tagged.df.columns):
@@ -389,12 +440,17 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
     if audit and audit.design == "stratified" and (by or period.date_col):
         raise AuditError("a stratified audit supports estimates for the whole file only; draw a random "
                          "audit for periods or subgroups")
-    extra_notes = audit_notes(audit_path, audit, model_dir) if audit else []
+    notes_of = {id(a): audit_notes(a.path, a, model_dir) for a in audits}
     in_period = period_mask(tagged.df, period, id_col, tagged.path)
     theme_list = themes or [t for t in tagged.theme_ids if audit is None or t in audit.df.columns]
     groups: list[str | None] = [None]
     if by:
         groups += sorted(tagged.df.loc[in_period, by].astype(str).unique())
+    unaudited = [g for g in groups[1:] if per_group and g not in per_group]
+    if unaudited:  # per-group audits for only some groups: their own figures, no pooled figure
+        groups = [g for g in groups[1:] if g in per_group]
+        if not groups:
+            raise AuditError(f"none of the audited groups has a recorded narrative in {period.describe()}")
     results = []
     for theme in theme_list:
         tid, name, definition, parts = resolve_theme(theme)
@@ -417,14 +473,26 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
                 n_total_units = rec[child_col].astype(str).nunique()
                 # children with no recorded narrative at all in this period/group
                 not_rec_units = len(set(sub.loc[~rec_mask, child_col].astype(str)) - set(rec[child_col].astype(str)))
+            elif per_group and g is None:
+                e, notes = pooled.pooled_estimate(
+                    scores(rec, parts), rec[by].astype(str).to_numpy(), rec[id_col].to_numpy(), per_group,
+                    partial(audit_labels, parts=parts, id_col=id_col), alpha=alpha)
+                r = (e, notes, None)
+                n_total_units, not_rec_units = len(sub), n_not
             else:
                 mo = partial(model_only.estimate, rows=rec, theme=tid, parts=parts, alpha=alpha, model_dir=model_dir,
                              seed=seed, text_col=text_col)
-                r = _estimate_rhis(parts, tagged, rec, audit, alpha, mo)
+                r = _estimate_rhis(parts, tagged, rec, per_group.get(g, audit), alpha, mo)
                 n_total_units, not_rec_units = len(sub), n_not
+            used = [per_group[g]] if g in per_group else list(per_group.values()) or audits
+            extra = list(dict.fromkeys(n for a in used for n in _theme_notes(notes_of[id(a)], parts)
+                                       if g is not None or not per_group or n.startswith("WARNING")))
+            if unaudited:
+                extra.append(f"No pooled figure: {len(unaudited)} value(s) of {by} have no audit "
+                             f"(for example {unaudited[0]!r}).")
             res = ThemeResult(theme=tid, name=name, definition=definition, estimate=r[0], unit=unit,
                               period=period.describe(), group=g, n_rows_total=n_total_units,
-                              n_not_recorded=not_rec_units, notes=r[1] + _theme_notes(extra_notes, parts), shift=r[2])
+                              n_not_recorded=not_rec_units, notes=r[1] + extra, shift=r[2])
             results.append(res)
     return results
 
@@ -482,14 +550,16 @@ def _estimate_rhis(parts, tagged, rec, audit, alpha, model_only_estimate):
     pos = {i: k for k, i in enumerate(rec[tagged.id_col].to_numpy())}
     in_dom = [i for i in y_all.index if i in pos]
     notes = []
-    if audit.N != len(tagged.recorded):
-        raise AuditError(f"{audit.path}: drawn from {audit.N} recorded narratives but {tagged.path} now has "
-                         f"{len(tagged.recorded)}")
+    population = len(tagged.population(audit.within))
+    if audit.N != population:
+        where = f"{audit.within[0]} {audit.within[1]!r} in " if audit.within else ""
+        raise AuditError(f"{audit.path}: drawn from {audit.N} recorded narratives but {where}{tagged.path} now has "
+                         f"{population}")
     sample = np.array([pos[i] for i in in_dom], dtype=int)
     y = y_all.loc[in_dom].to_numpy(float)
     if len(sample) == 0:
         raise AuditError(f"{audit.path}: no audited narrative falls in this period or subgroup")
-    if len(rec) < len(tagged.recorded):
+    if len(rec) < population:
         notes.append(f"Domain estimate: {len(sample)} of the audited narratives fall in this period or group; "
                      f"the interval is conditional on that number.")
     if audit.design == "stratified":
@@ -498,6 +568,8 @@ def _estimate_rhis(parts, tagged, rec, audit, alpha, model_only_estimate):
         e = est.stratified_estimate(f, audit.drawn.design.strata, sample, y, alpha=alpha)
     else:
         e = est.difference_estimate(f, sample, y, alpha=alpha)
+        if e.n == e.N:
+            notes.append(CENSUS_NOTE)
     return e, notes + _guard_note(e), None
 
 

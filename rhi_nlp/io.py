@@ -190,9 +190,7 @@ class TableReader:
         if self.path.is_dir() and self.kind != "dataset":
             raise InputError(f"{self.path}: is a folder, not a file")
         if self.kind == "dataset":
-            self.files = sorted(p for p in self.path.rglob("*.parquet") if not p.name.startswith("."))
-            if not self.files:
-                raise InputError(f"{self.path}: a folder given as input must hold Parquet files (.parquet)")
+            self.files = dataset_files(self.path)
         if self.id_col == self.text_col:
             raise InputError(f"--id-col and --text-col both name {self.id_col!r}; the id and the narrative "
                              f"must be different columns")
@@ -275,6 +273,14 @@ class TableReader:
             yield pd.DataFrame(buf, columns=cols, dtype=object)
 
 
+def dataset_files(path: Path) -> list[Path]:
+    """A partitioned dataset's Parquet files, in name order (hidden files, e.g. partial writes, left out)."""
+    files = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith("."))
+    if not files:
+        raise InputError(f"{path}: a folder given as input must hold Parquet files (.parquet)")
+    return files
+
+
 def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
                excel_escaped: bool = False) -> pd.DataFrame:
     """Read a whole (small) table: labelled files, audit samples, tagged files for estimation.
@@ -283,9 +289,11 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
     kind = file_format(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    if path.is_dir():
+    if path.is_dir() and kind != "dataset":
         raise InputError(f"{path}: is a folder, not a file")
     try:
+        if kind == "dataset":  # a pooled tagged dataset (rhi-nlp tag ... -o FOLDER)
+            return pd.concat([pd.read_parquet(f) for f in dataset_files(path)], ignore_index=True)
         if kind == "csv":
             enc = detect_encoding(path, encoding)
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=enc.name,

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from .foi import CENSUS_NOTE
 from .model_only import TRIAGE_NOTE
 
 PLAIN_METHOD = {
@@ -21,6 +22,13 @@ PLAIN_METHOD = {
                    "labelled by hand; each group of the sample was weighted by how much of the file it "
                    "stands for (stratified difference estimator). The interval is a {conf} confidence "
                    "interval for this finite set of {unit}."),
+    "per_group": ("Each group drew a random sample of its own {unit} ({n} in all), which was read and labelled "
+                  "by hand; each group's hand labels were combined with the model's probabilities for that "
+                  "group, and the groups added up, each weighted by how many {unit} it has (stratified "
+                  "difference estimator). The interval is a {conf} confidence interval for this finite set of "
+                  "{unit}."),
+    "census": ("All {n} {unit} were read and labelled by hand, so the count is exact: the interval only shows "
+               "the rounding."),
     "cluster": ("A random sample of children was drawn and all their {unit} were read and labelled by hand; "
                 "the interval allows for several {unit} belonging to the same child. It is a {conf} "
                 "confidence interval for this finite set of {unit}."),
@@ -39,6 +47,10 @@ def _method_key(r: dict) -> str:
         return "model"
     if "cluster" in m:
         return "cluster"
+    if "per group" in m:
+        return "per_group"
+    if r["n_total"] is not None and r["n_audited"] == r["n_total"]:
+        return "census"
     if "stratified" in m:
         return "stratified"
     return "difference"
@@ -87,7 +99,7 @@ def paragraph_parts(r: dict) -> list[str]:
     unit_one = "child" if r["unit"] == "children" else "RHI"
     method = PLAIN_METHOD[_method_key(r)].format(n=r["n_audited"], unit=r["unit"], unit_one=unit_one, conf=conf)
     parts = [sentence(r), f"Definition used: {r['definition']}", method]
-    parts += [n for n in r["notes"] if n != TRIAGE_NOTE]  # the method paragraph says it already
+    parts += [n for n in r["notes"] if n not in (TRIAGE_NOTE, CENSUS_NOTE)]  # the method paragraph says it already
     rule = r["disclosure"]
     parts.append(f"Figures are rounded to the nearest {rule['rounding_base']} and interval limits rounded outwards; "
                  f"figures below {rule['threshold']} are shown as 'fewer than {rule['threshold']}', and small groups "
