@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import InputError, NotFittedError
+from .ngrams import fast_transform
 from .features import DocRecord
 
 
@@ -84,7 +85,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- features -------------------------------------------------------------------------
     def _design(self, texts: Sequence[str], cues: np.ndarray) -> sparse.csr_matrix:
-        blocks = [self.vectorizer_.transform(texts)]
+        blocks = [fast_transform(self.vectorizer_, texts)]
         if self.char_vectorizer_ is not None:
             blocks.append(self.char_vectorizer_.transform(texts))
         blocks.append(sparse.csr_matrix(np.log1p(cues)))

@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH
 from spacy.tokens import Doc
+
+from .nlp.components import _ctx_key, sentence_bounds, span_tuples
 
 # Per theme: affirmed cues, then one column per modifier group.
 CUE_GROUPS = ("AFFIRMED", "NEGATED", "ADVICE_QUESTION", "HYPOTHETICAL", "HISTORICAL", "OTHER_PERSON")
@@ -44,24 +46,27 @@ def n_cue_features(n_themes: int) -> int:
 
 
 def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
-    scope = doc._.rhi_scope or [""] * len(doc)
+    n = len(doc)
+    scope = doc._.rhi_scope or [""] * n
     index = {t: i for i, t in enumerate(theme_ids)}
     # token attributes read once, as arrays (a Token object per access is what costs)
-    arr = doc.to_array([LOWER, IS_SPACE, IS_PUNCT]) if len(doc) else np.zeros((0, 3), dtype=np.uint64)
+    arr = doc.to_array([LOWER, IS_SPACE, IS_PUNCT, IDX, ORTH]) if n else np.zeros((0, 5), dtype=np.uint64)
     strings = doc.vocab.strings
     lower = [strings[o] for o in arr[:, 0].tolist()]
-    skip = (arr[:, 1].astype(bool) | arr[:, 2].astype(bool)).tolist()
-    is_space = arr[:, 1].astype(bool).tolist()
-    bounds = [(s.start, s.end, s.start_char, s.end_char) for s in doc.sents] if len(doc) else []
-    sents = [b for b in bounds if not all(is_space[b[0]:b[1]])]
+    is_space = arr[:, 1].astype(bool)
+    skip = (is_space | arr[:, 2].astype(bool)).tolist()
+    is_space = is_space.tolist()
+    idx = arr[:, 3].tolist()
+    orth = arr[:, 4].tolist()
+    sents = [(a, b) for a, b in sentence_bounds(doc) if not all(is_space[a:b])]
     width = n_cue_features(len(theme_ids))
     cues = np.zeros((len(sents), width))
-    sent_of_token = {}
-    spans, marked = [], []
-    for k, (start, end, start_char, end_char) in enumerate(sents):
+    sent_of_token = [-1] * n
+    spans, words_of = [], []
+    for k, (start, end) in enumerate(sents):
+        sent_of_token[start:end] = [k] * (end - start)
         words = []
         for i in range(start, end):
-            sent_of_token[i] = k
             if skip[i]:
                 continue
             w = lower[i]
@@ -69,25 +74,27 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
                 w = _DIGITS.sub("0", w)
             tag = scope[i]
             words.append((_PREFIX.get(tag, "x_") + w) if tag else w)
-        spans.append((start_char, end_char))
-        marked.append(" ".join(words))
-    for span in doc.spans.get("rhi_relations", []):
-        k = sent_of_token.get(span.start)
-        if k is None:
+        # character offsets as Span.start_char / end_char give them
+        spans.append((idx[start], idx[end - 1] + len(strings[orth[end - 1]])))
+        words_of.append(words)
+    for start, end, label in span_tuples(doc, "rhi_relations"):
+        k = sent_of_token[start]
+        if k < 0:
             continue
-        tag = next((scope[i] for i in range(span.start, span.end) if scope[i]), "")
-        token = f"rel_{span.label_}"
-        marked[k] = f"{marked[k]} {(_PREFIX.get(tag, 'x_') + token) if tag else token}".strip()
-    for span in doc.spans.get("rhi_cues", []):
-        j = index.get(span.label_)
-        k = sent_of_token.get(span.start)
-        if j is None or k is None:
+        tag = next((scope[i] for i in range(start, end) if scope[i]), "")
+        token = f"rel_{label}"
+        words_of[k].append((_PREFIX.get(tag, "x_") + token) if tag else token)
+    ctx = doc._.rhi_ctx or {}
+    for start, end, label in span_tuples(doc, "rhi_cues"):
+        j = index.get(label)
+        k = sent_of_token[start]
+        if j is None or k < 0:
             continue
-        mods = span._.rhi_modifiers
+        mods = ctx.get(_ctx_key(start, end, label))
         groups = {_GROUP_OF[m] for m in mods} if mods else {0}
         for g in groups:
             cues[k, j * len(CUE_GROUPS) + g] += 1
-    return DocRecord(sentences=tuple(spans), marked=tuple(marked), cues=cues)
+    return DocRecord(sentences=tuple(spans), marked=tuple(" ".join(w) for w in words_of), cues=cues)
 
 
 def empty_record(n_themes: int) -> DocRecord:
