@@ -45,6 +45,19 @@ def n_cue_features(n_themes: int) -> int:
     return n_themes * len(CUE_GROUPS)
 
 
+_WORDS: dict[int, str] = {}   # lower-case hash -> the word as the classifier reads it (digits as 0)
+_WORDS_MAX = 500_000          # cleared when full, so memory stays flat on millions of narratives
+
+
+def _word(h: int, strings) -> str:
+    w = _WORDS.get(h)
+    if w is None:
+        if len(_WORDS) >= _WORDS_MAX:
+            _WORDS.clear()
+        w = _WORDS[h] = _DIGITS.sub("0", strings[h])
+    return w
+
+
 def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     n = len(doc)
     scope = doc._.rhi_scope or [""] * n
@@ -52,7 +65,8 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     # token attributes read once, as arrays (a Token object per access is what costs)
     arr = doc.to_array([LOWER, IS_SPACE, IS_PUNCT, IDX, ORTH]) if n else np.zeros((0, 5), dtype=np.uint64)
     strings = doc.vocab.strings
-    lower = [strings[o] for o in arr[:, 0].tolist()]
+    get = _WORDS.get
+    lower = [get(h) or _word(h, strings) for h in arr[:, 0].tolist()]
     is_space = arr[:, 1].astype(bool)
     skip = (is_space | arr[:, 2].astype(bool)).tolist()
     is_space = is_space.tolist()
@@ -65,15 +79,8 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     spans, words_of = [], []
     for k, (start, end) in enumerate(sents):
         sent_of_token[start:end] = [k] * (end - start)
-        words = []
-        for i in range(start, end):
-            if skip[i]:
-                continue
-            w = lower[i]
-            if _DIGITS.search(w):
-                w = _DIGITS.sub("0", w)
-            tag = scope[i]
-            words.append((_PREFIX.get(tag, "x_") + w) if tag else w)
+        words = [(_PREFIX.get(scope[i], "x_") + lower[i]) if scope[i] else lower[i]
+                 for i in range(start, end) if not skip[i]]
         # character offsets as Span.start_char / end_char give them
         spans.append((idx[start], idx[end - 1] + len(strings[orth[end - 1]])))
         words_of.append(words)

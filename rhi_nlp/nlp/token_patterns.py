@@ -35,6 +35,9 @@ class LowerPatternMatcher:
 
     def __init__(self, compiled: list[tuple[str, list[tuple[frozenset | None, str | None]]]]):
         self.patterns = compiled
+        # the words the second token accepts, where the first two tokens both match exactly once
+        self.second = [toks[1][0] if len(toks) > 1 and toks[0][1] is None and toks[1][1] is None else None
+                       for _, toks in compiled]
         self.by_first: dict[int, list[int]] = {}
         self.anywhere: list[int] = []
         for k, (_, toks) in enumerate(compiled):
@@ -60,8 +63,12 @@ class LowerPatternMatcher:
         lows = lower.tolist()
         by_first = self.by_first
         starts = range(n) if self.anywhere else [i for i, h in enumerate(lows) if h in by_first]
+        second = self.second
         for s in starts:
             for k in by_first.get(lows[s], ()):
+                need = second[k]  # most candidates fail at once on the word after the first
+                if need is not None and (s + 1 >= n or lows[s + 1] not in need):
+                    continue
                 self._expand(k, lows, s, n, found)
             for k in self.anywhere:
                 self._expand(k, lows, s, n, found)
