@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH
 from spacy.tokens import Doc
 
-from .nlp.components import _ctx_key, sentence_bounds, span_tuples
+from .nlp.components import _ctx_key, sentence_bounds, span_tuples, token_table
 
 # Per theme: affirmed cues, then one column per modifier group.
 CUE_GROUPS = ("AFFIRMED", "NEGATED", "ADVICE_QUESTION", "HYPOTHETICAL", "HISTORICAL", "OTHER_PERSON")
@@ -63,15 +62,15 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     scope = doc._.rhi_scope or [""] * n
     index = {t: i for i, t in enumerate(theme_ids)}
     # token attributes read once, as arrays (a Token object per access is what costs)
-    arr = doc.to_array([LOWER, IS_SPACE, IS_PUNCT, IDX, ORTH]) if n else np.zeros((0, 5), dtype=np.uint64)
+    arr = token_table(doc)   # ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY, IS_PUNCT, IDX
     strings = doc.vocab.strings
     get = _WORDS.get
-    lower = [get(h) or _word(h, strings) for h in arr[:, 0].tolist()]
-    is_space = arr[:, 1].astype(bool)
-    skip = (is_space | arr[:, 2].astype(bool)).tolist()
+    lower = [get(h) or _word(h, strings) for h in arr[:, 1].tolist()]
+    is_space = arr[:, 2].astype(bool)
+    skip = (is_space | arr[:, 5].astype(bool)).tolist()
     is_space = is_space.tolist()
-    idx = arr[:, 3].tolist()
-    orth = arr[:, 4].tolist()
+    idx = arr[:, 6].tolist()
+    orth = arr[:, 0].tolist()
     sents = [(a, b) for a, b in sentence_bounds(doc) if not all(is_space[a:b])]
     width = n_cue_features(len(theme_ids))
     cues = np.zeros((len(sents), width))

@@ -7,7 +7,7 @@ passed in from the package's JSON data files (see ``rhi_nlp.nlp.build_pipeline``
 from __future__ import annotations
 
 import numpy as np
-from spacy.attrs import IS_SPACE, LIKE_NUM, LOWER, ORTH, SENT_START, SPACY
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LIKE_NUM, LOWER, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -38,13 +38,35 @@ for _name in ("rhi_ctx", "rhi_scope", "rhi_cue_list", "rhi_relation_list"):
         Doc.set_extension(_name, default=None)
 
 
+TOKEN_ATTRS = (ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY, IS_PUNCT, IDX)   # the columns of token_table
+_TABLE, _BOUNDS = "rhi_token_table", "rhi_sentence_bounds"
+
+
+def token_table(doc: Doc) -> np.ndarray:
+    """The token attributes every component reads (columns as TOKEN_ATTRS), read from the doc once
+    and kept in ``doc.user_data`` (a Token object per access, or a to_array per component, is
+    what costs)."""
+    table = doc.user_data.get(_TABLE)
+    if table is None or len(table) != len(doc):
+        table = doc.to_array(list(TOKEN_ATTRS)) if len(doc) else np.zeros((0, len(TOKEN_ATTRS)), dtype=np.uint64)
+        doc.user_data[_TABLE] = table
+    return table
+
+
 def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
-    """(start, end) token offsets of the doc's sentences, as ``doc.sents`` gives them, read from
-    the sentence-start array (``doc.sents`` builds a Span, and more, per sentence)."""
+    """(start, end) token offsets of the doc's sentences, as ``doc.sents`` gives them: as the
+    sentencizer recorded them, else read from the sentence-start array (``doc.sents`` builds a
+    Span, and more, per sentence)."""
     n = len(doc)
     if not n:
         return []
-    starts = np.flatnonzero(doc.to_array(SENT_START).astype(np.int64) == 1).tolist()
+    stored = doc.user_data.get(_BOUNDS)
+    if stored is not None and stored[-1][1] == n:
+        return stored
+    return _bounds(np.flatnonzero(doc.to_array(SENT_START).astype(np.int64) == 1).tolist(), n)
+
+
+def _bounds(starts: list[int], n: int) -> list[tuple[int, int]]:
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     return list(zip(starts, starts[1:] + [n]))
@@ -94,7 +116,7 @@ class CaseNoteSentencizer:
         if not n:
             return doc
         # token attributes read once, as arrays (a Token object per access is what costs)
-        arr = doc.to_array([ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY])
+        arr = token_table(doc)
         strings = doc.vocab.strings
         text = [strings[o] for o in arr[:, 0].tolist()]
         lower = [strings[o] for o in arr[:, 1].tolist()]
@@ -135,6 +157,7 @@ class CaseNoteSentencizer:
         # all at once: the Token.is_sent_start setter rescans the whole doc on each call
         values = np.array([1 if st else -1 for st in starts], dtype=np.int64).astype(np.uint64)
         doc.from_array([SENT_START], values.reshape(-1, 1))
+        doc.user_data[_BOUNDS] = _bounds([i for i, st in enumerate(starts) if st], n)
         return doc
 
 
@@ -183,7 +206,7 @@ class Relations:
 
     def _matches(self, doc: Doc):
         if self.fast is not None:
-            return self.fast(doc.to_array(LOWER)) if len(doc) else set()
+            return self.fast(token_table(doc)[:, 1]) if len(doc) else set()
         if self.required is not None:
             present = set(doc.to_array(LOWER).tolist())
             if not any(all(not present.isdisjoint(words) for words in needs) for needs in self.required):
