@@ -25,6 +25,7 @@ from .errors import AuditError, InputError, show_id
 from .files import same_file
 from .io import describe_columns, parse_label, read_table, write_table
 from .sampling import score_bands, srs, stratified
+from .familiarity import COLUMN as FAMILIARITY_COL
 from .tagging import STATUS_COL
 from .themes import load_themes, load_unions
 
@@ -51,23 +52,47 @@ class Tagged:
     id_col: str
     theme_ids: tuple[str, ...]
     _fingerprint: str | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)   # derived once: a pooled file has many audits
 
     @property
     def recorded(self) -> pd.DataFrame:
-        return self.df[~self.df[STATUS_COL].isin(NOT_RECORDED)]
+        if "recorded" not in self._cache:
+            self._cache["recorded"] = self.df[~self.df[STATUS_COL].isin(NOT_RECORDED)]
+        return self._cache["recorded"]
+
+    @property
+    def ids(self) -> set[str]:
+        if "ids" not in self._cache:
+            self._cache["ids"] = set(self.df[self.id_col])
+        return self._cache["ids"]
+
+    def _group_rows(self, within: tuple[str, str]) -> np.ndarray:
+        key = ("groups", within[0])
+        if key not in self._cache:
+            rec = self.recorded
+            self._cache[key] = rec.groupby(rec[within[0]].astype(str), sort=False).indices
+        return self._cache[key].get(within[1], np.zeros(0, dtype=np.int64))
 
     def population(self, within: tuple[str, str] | None = None) -> pd.DataFrame:
         """The recorded narratives, or those of one group (column, value), in file order."""
         rec = self.recorded
-        if within:
-            rec = rec[rec[within[0]].astype(str) == within[1]]
-        return rec.reset_index(drop=True)
+        return (rec.iloc[self._group_rows(within)] if within else rec).reset_index(drop=True)
+
+    def population_size(self, within: tuple[str, str] | None = None) -> int:
+        return len(self._group_rows(within)) if within else len(self.recorded)
 
 
-def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
+def load_tagged(path: str | Path, *, id_col: str = "id", keep: set[str] | None = None) -> Tagged:
+    """Read a tagged file without its evidence columns, or (``keep``) only the id, status and
+    probability columns and those named, so that a large pooled file fits in memory."""
     path = Path(path)
-    df = read_table(path)
     themes = [t.id for t in load_themes()]
+    if keep is not None:
+        wanted = {id_col, STATUS_COL, FAMILIARITY_COL, *(f"{t}_prob" for t in themes), *keep}
+        df = read_table(path, columns=wanted.__contains__)
+    else:
+        skip = {f"{t}_evidence" for t in themes}
+        df = read_table(path, columns=lambda c: c not in skip)
     missing = [c for c in [STATUS_COL] + [f"{t}_prob" for t in themes] if c not in df.columns]
     if missing:
         raise InputError(f"{path}: not a tagged file (missing column {missing[0]!r}); run rhi-nlp tag first")
@@ -79,6 +104,10 @@ def load_tagged(path: str | Path, *, id_col: str = "id") -> Tagged:
         raise InputError(f"{path}: duplicate id {show_id(dup.iloc[0])} in column {id_col!r}")
     for t in themes:
         df[f"{t}_prob"] = pd.to_numeric(df[f"{t}_prob"], errors="coerce").fillna(0.0).astype(float)
+    # plain NumPy object columns: estimation takes rows out of the frame once per group and theme,
+    # and Arrow-backed strings are many times slower to take from
+    text_cols = [c for c in df.columns if df[c].dtype != float and not pd.api.types.is_numeric_dtype(df[c])]
+    df[text_cols] = df[text_cols].astype(object)
     return Tagged(path=path, df=df.reset_index(drop=True), id_col=id_col, theme_ids=tuple(themes))
 
 
@@ -91,10 +120,15 @@ def fingerprint(tagged: Tagged) -> str:
 
 
 def _fingerprint(tagged: Tagged) -> str:
+    """sha256 of one line per row: id|status|p1|...|p13 with probabilities to 4 decimals (the
+    columns formatted whole, not row by row: a pooled file has millions of rows)."""
+    df = tagged.df
+    cols = [df[tagged.id_col].astype(str).tolist(), df[STATUS_COL].astype(str).tolist()]
+    cols += [np.char.mod("%.4f", df[f"{t}_prob"].to_numpy(float)).tolist() for t in tagged.theme_ids]
     h = hashlib.sha256()
-    cols = [tagged.id_col, STATUS_COL] + [f"{t}_prob" for t in tagged.theme_ids]
-    for row in tagged.df[cols].itertuples(index=False, name=None):
-        h.update(("|".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + "\n").encode())
+    for start in range(0, len(df), 100_000):
+        block = [c[start:start + 100_000] for c in cols]
+        h.update("".join("|".join(row) + "\n" for row in zip(*block)).encode())
     return h.hexdigest()[:16]
 
 
@@ -326,7 +360,7 @@ def load_audit(path: str | Path, tagged: Tagged) -> Audit:
     if set(df["audit_source"].astype(str)) != {fingerprint(tagged)}:
         raise AuditError(f"{path} was drawn from another tagged file (or the file was re-tagged or edited "
                          f"since): estimate with the tagged file the sample was drawn from")
-    known = set(tagged.df[id_col])
+    known = tagged.ids
     stray = [i for i in df[id_col] if i not in known]
     if stray:
         raise AuditError(f"{path}: row id {show_id(stray[0])} is not in {tagged.path}")
@@ -418,8 +452,11 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
 
     check_confidence(confidence)
     alpha = 1 - confidence
-    tagged = load_tagged(tagged_path, id_col=id_col)
-    audits = [load_audit(p, tagged) for p in pooled.audit_paths(audit_path)] if audit_path else []
+    # only the columns needed (the narratives only for the model-only keyword check)
+    paths = pooled.audit_paths(audit_path) if audit_path else []
+    keep = {by, child_col, period.date_col, *pooled.design_columns(paths)} | (set() if paths else {text_col})
+    tagged = load_tagged(tagged_path, id_col=id_col, keep={c for c in keep if c})
+    audits = [load_audit(p, tagged) for p in paths]
     per_group: dict[str, Audit] = {}
     if len(audits) > 1 or (audits and audits[0].within):
         by, per_group = pooled.group_audits(audits, tagged, by)
@@ -452,13 +489,16 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
         if not groups:
             raise AuditError(f"none of the audited groups has a recorded narrative in {period.describe()}")
     results = []
+    by_str = tagged.df[by].astype(str).to_numpy() if by else None
+    subs: dict[str | None, tuple] = {}   # each group's rows, taken once for all themes
     for theme in theme_list:
         tid, name, definition, parts = resolve_theme(theme)
         for g in groups:
-            m = in_period & (np.ones(len(tagged.df), bool) if g is None else (tagged.df[by].astype(str) == g).to_numpy())
-            sub = tagged.df[m]
-            rec_mask = ~sub[STATUS_COL].isin(NOT_RECORDED)
-            rec = sub[rec_mask]
+            if g not in subs:
+                sub = tagged.df[in_period if g is None else in_period & (by_str == g)]
+                rec_mask = ~sub[STATUS_COL].isin(NOT_RECORDED)
+                subs[g] = (sub, rec_mask, sub[rec_mask])
+            sub, rec_mask, rec = subs[g]
             n_not = int((~rec_mask).sum())
             if not len(rec):
                 r = (est.Estimate(point=0.0, lower=0.0, upper=0.0, method="no recorded narratives", N=0,
@@ -550,7 +590,7 @@ def _estimate_rhis(parts, tagged, rec, audit, alpha, model_only_estimate):
     pos = {i: k for k, i in enumerate(rec[tagged.id_col].to_numpy())}
     in_dom = [i for i in y_all.index if i in pos]
     notes = []
-    population = len(tagged.population(audit.within))
+    population = tagged.population_size(audit.within)
     if audit.N != population:
         where = f"{audit.within[0]} {audit.within[1]!r} in " if audit.within else ""
         raise AuditError(f"{audit.path}: drawn from {audit.N} recorded narratives but {where}{tagged.path} now has "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,9 +282,11 @@ def dataset_files(path: Path) -> list[Path]:
 
 
 def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
-               excel_escaped: bool = False) -> pd.DataFrame:
+               excel_escaped: bool = False, columns: Callable[[str], bool] | None = None) -> pd.DataFrame:
     """Read a whole (small) table: labelled files, audit samples, tagged files for estimation.
-    ``excel_escaped``: the file was written Excel-safe (audit files); undo the apostrophes."""
+    ``excel_escaped``: the file was written Excel-safe (audit files); undo the apostrophes.
+    ``columns``: read only the columns it accepts (a pooled tagged file's narratives and evidence
+    need not be held in memory to estimate)."""
     path = Path(path)
     kind = file_format(path)
     if not path.exists():
@@ -292,21 +294,27 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
     if path.is_dir() and kind != "dataset":
         raise InputError(f"{path}: is a folder, not a file")
     try:
-        if kind == "dataset":  # a pooled tagged dataset (rhi-nlp tag ... -o FOLDER)
-            return pd.concat([pd.read_parquet(f) for f in dataset_files(path)], ignore_index=True)
+        if kind in ("dataset", "parquet"):  # a dataset: a pooled tagged folder (rhi-nlp tag ... -o FOLDER)
+            import pyarrow.parquet as pq
+
+            files = dataset_files(path) if kind == "dataset" else [path]
+            parts = []
+            for f in files:
+                names = pq.read_schema(f).names
+                parts.append(pd.read_parquet(f, columns=[c for c in names if columns(c)] if columns else None))
+            return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         if kind == "csv":
             enc = detect_encoding(path, encoding)
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=enc.name,
-                             encoding_errors=enc.errors)
+                             encoding_errors=enc.errors, usecols=columns)
             if excel_escaped:
                 df.columns = [cells.excel_unescape(c) for c in df.columns]
                 for c in df.columns:
                     df[c] = df[c].map(cells.excel_unescape)
             return df
-        if kind == "parquet":
-            return pd.read_parquet(path)
         cols, rows = _xlsx_rows(path, sheet)
-        return pd.DataFrame(list(rows), columns=cols, dtype=object)
+        df = pd.DataFrame(list(rows), columns=cols, dtype=object)
+        return df[[c for c in df.columns if columns(c)]] if columns else df
     except InputError:
         raise
     except (KeyboardInterrupt, SystemExit, MemoryError):

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import estimate as est
 from .errors import AuditError, InputError
@@ -96,6 +97,24 @@ def audit_paths(audit) -> list[Path]:
     return paths
 
 
+def design_columns(paths: list[Path]) -> set[str]:
+    """The tagged file's columns the audits' designs name (group and child columns), read from
+    their first row; each audit is checked in full when it is loaded."""
+    from .io import read_table
+
+    names = ("audit_group_col", "audit_child_col")
+    cols = set()
+    for p in paths:
+        try:
+            df = read_table(p, excel_escaped=True, columns=set(names).__contains__)
+        except InputError:
+            continue  # load_audit reports it
+        for c in names:
+            if c in df.columns and len(df) and str(df[c].iloc[0]).strip():
+                cols.add(str(df[c].iloc[0]))
+    return cols
+
+
 def group_audits(audits: list, tagged, by: str | None) -> tuple[str, dict]:
     """Check a set of per-group audits against each other and return (group column, {group: audit})."""
     cols = {a.within[0] for a in audits if a.within}
@@ -122,20 +141,22 @@ def pooled_estimate(f: np.ndarray, groups: np.ndarray, ids: np.ndarray, audits: 
     """Stratified difference estimate over groups. ``f``, ``groups`` and ``ids`` describe the
     recorded narratives in the period; ``labels(audit)`` gives an audit's 0/1 labels by id."""
     pos = {i: k for k, i in enumerate(ids)}
+    codes, present = pd.factorize(np.asarray(groups, dtype=object), sort=True)  # strata as integers
+    present = set(present)
     sample, y = [], []
     for g, a in audits.items():
         lab = labels(a)
         in_dom = [i for i in lab.index if i in pos]
-        if not in_dom and (groups == g).any():
+        if not in_dom and g in present:
             raise AuditError(f"{a.path}: no audited narrative of {g!r} falls in this period, so the pooled figure "
                              f"cannot be estimated; draw a larger audit for it")
         sample += [pos[i] for i in in_dom]
         y += lab.loc[in_dom].tolist()
     sample_a, y_a = np.array(sample, dtype=int), np.array(y, float)
-    e = est.stratified_estimate(f, groups, sample_a, y_a, alpha=alpha,
+    e = est.stratified_estimate(f, codes, sample_a, y_a, alpha=alpha,
                                 method="stratified difference estimator (one random audit per group, finite "
                                        "population correction)")
-    H = len(np.unique(groups))
+    H = len(present)
     census = sum(1 for g, a in audits.items() if a.N == len(a.drawn.ids))
     notes = [f"Pooled over {H} groups, each audited with a random sample of its own narratives "
              f"({len(sample_a)} audited in all); the groups are the strata of the audit."]

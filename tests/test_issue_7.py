@@ -91,7 +91,7 @@ def test_issue_7_audit_with_duplicated_row_is_refused(demo_tagged, labelled_audi
 
 def test_issue_7_audit_with_edited_design_is_refused(demo_tagged, labelled_audit):
     _edit(labelled_audit, lambda df: df.assign(audit_size="61"))
-    with pytest.raises(AuditError, match=r"design columns \(size, seed, design, theme\) were edited"):
+    with pytest.raises(AuditError, match=r"design columns \(size, seed, design, theme, group\) were edited"):
         estimate_themes(demo_tagged, themes=["parental_conflict"], audit_path=labelled_audit, id_col="rhi_id")
 
 

@@ -185,3 +185,29 @@ def test_report_explains_the_per_council_design(pooled, truth, tmp_path):
     small = int(pd.read_csv(audits / "audit_Kingsbridge_Wye.csv").shape[0])
     assert f"All {small} RHIs were read and labelled by hand, so the count is exact" in md
     assert md.count("labelled by hand, so the count is exact") == 1  # not repeated as a note
+
+
+def test_fingerprint_is_the_row_by_row_definition(demo_tagged):
+    """The vectorised fingerprint equals the definition audits were stamped with: sha256 of
+    id|status|p1|...|p13 per row, probabilities to 4 decimals."""
+    import hashlib
+
+    from rhi_nlp.foi import _fingerprint
+
+    tagged = load_tagged(demo_tagged, id_col="rhi_id")
+    tagged.df.loc[3, "parental_conflict_prob"] = 0.12345   # a value that rounds half-way
+    tagged.df.loc[4, "domestic_abuse_prob"] = 1e-9
+    h = hashlib.sha256()
+    cols = ["rhi_id", "narrative_status"] + [f"{t}_prob" for t in tagged.theme_ids]
+    for row in tagged.df[cols].itertuples(index=False, name=None):
+        h.update(("|".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + "\n").encode())
+    assert _fingerprint(tagged) == h.hexdigest()[:16]
+
+
+def test_estimating_reads_only_the_columns_it_needs(pooled):
+    folder, _ = pooled
+    lean = load_tagged(folder, id_col="rhi_id", keep={"council"})
+    assert "narrative" not in lean.df.columns and "parental_conflict_evidence" not in lean.df.columns
+    assert {"council", "rhi_id", "narrative_status", "parental_conflict_prob"} <= set(lean.df.columns)
+    full = load_tagged(folder, id_col="rhi_id")
+    assert "narrative" in full.df.columns and "parental_conflict_evidence" not in full.df.columns
