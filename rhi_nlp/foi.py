@@ -267,7 +267,8 @@ def draw_sample(tagged_path: str | Path | Tagged, output: str | Path, *, size: i
     one group's, ``within`` = (column, value)) and write it with empty label columns and the
     design (the same on every row). CSV audits are written Excel-safe: a cell Excel would run as a
     formula starts with an apostrophe."""
-    tagged = tagged_path if isinstance(tagged_path, Tagged) else load_tagged(tagged_path, id_col=id_col)
+    tagged = tagged_path if isinstance(tagged_path, Tagged) else load_tagged(
+        tagged_path, id_col=id_col, keep={c for c in (text_col, child_col, within and within[0]) if c})
     for src in (tagged.path, labels_from):
         if src is not None and same_file(src, output):
             raise InputError(f"{output}: the audit must not overwrite its input file {src}")

@@ -52,7 +52,7 @@ def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, 
         raise InputError(f"--format must be csv or xlsx, not {suffix.lstrip('.')!r}")
     if size < 2:
         raise InputError("--size must be at least 2 narratives per group")
-    tagged = load_tagged(tagged_path, id_col=id_col)
+    tagged = load_tagged(tagged_path, id_col=id_col, keep={by, text_col})
     if by not in tagged.df.columns:
         raise InputError(f"{tagged.path}: --by column {by!r} not found")
     rec = tagged.recorded
