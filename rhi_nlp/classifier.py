@@ -14,8 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import InputError, NotFittedError
-from .ngrams import fast_transform
 from .features import DocRecord
+from .ngrams import fast_transform
 
 
 def _best_threshold(p: np.ndarray, y: np.ndarray) -> float:

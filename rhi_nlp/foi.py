@@ -22,10 +22,10 @@ from .cells import is_blank
 from .dates import parse_date_column
 from .disclosure import DisclosureRule, audit_count_text, count_text, disclose
 from .errors import AuditError, InputError, show_id
+from .familiarity import COLUMN as FAMILIARITY_COL
 from .files import same_file
 from .io import describe_columns, parse_label, read_table, write_table
 from .sampling import score_bands, srs, stratified
-from .familiarity import COLUMN as FAMILIARITY_COL
 from .tagging import STATUS_COL
 from .themes import load_themes, load_unions
 
