@@ -157,11 +157,12 @@ def pooled_estimate(f: np.ndarray, groups: np.ndarray, ids: np.ndarray, audits: 
                                 method="stratified difference estimator (one random audit per group, finite "
                                        "population correction)")
     H = len(present)
-    census = sum(1 for g, a in audits.items() if a.N == len(a.drawn.ids))
+    census = sum(1 for g, a in audits.items() if g in present and a.N == len(a.drawn.ids))
     notes = [f"Pooled over {H} groups, each audited with a random sample of its own narratives "
              f"({len(sample_a)} audited in all); the groups are the strata of the audit."]
     if census:
-        notes.append(f"{census} group(s) no larger than the sample size were labelled in full.")
+        notes.append(f"{census} of the {H} groups had no more recorded narratives than the sample size, so all "
+                     f"of theirs were labelled.")
     if e.guard:
         notes.append(e.guard[0].upper() + e.guard[1:] + ".")
     return e, notes

@@ -113,6 +113,8 @@ def kind_text(r: dict) -> str:
     """What a row's figure is, said on every row: audited, or model-only triage."""
     if r["model_only"]:
         return "model-only triage (not audited; audit before publishing)"
+    if _method_key(r) == "census":
+        return f"all {r['n_audited']:,} labelled by hand: the exact count, rounded"
     return f"audited sample of {r['n_audited']:,}; {round(r['confidence'] * 100):d}% confidence interval"
 
 

@@ -185,6 +185,8 @@ def test_report_explains_the_per_council_design(pooled, truth, tmp_path):
     small = int(pd.read_csv(audits / "audit_Kingsbridge_Wye.csv").shape[0])
     assert f"All {small} RHIs were read and labelled by hand, so the count is exact" in md
     assert md.count("labelled by hand, so the count is exact") == 1  # not repeated as a note
+    assert f"| all {small} labelled by hand: the exact count, rounded |" in md   # the summary table says so too
+    assert "1 of the 3 groups had no more recorded narratives than the sample size" in md
 
 
 def test_fingerprint_is_the_row_by_row_definition(demo_tagged):
