@@ -15,7 +15,6 @@ import argparse
 import cProfile
 import io
 import pstats
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,14 +46,21 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds else float("inf")
 
 
+# Runs the command as the only child of a fresh process and prints the largest peak resident
+# memory among its processes (RUSAGE_CHILDREN of this benchmark would also count the worker
+# processes of the runs before it).
+_LAUNCHER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+
+
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
-    """Peak resident memory (MB) and wall time of a child process."""
+    """Peak resident memory (MB; the largest process: the main one or a worker) and wall time of a
+    command."""
     t = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *args], capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(proc.stderr[-2000:])
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_maxrss / 1024, time.perf_counter() - t
+    return int(proc.stdout.split()[-1]) / 1024, time.perf_counter() - t
 
 
 def main() -> None:
