@@ -213,3 +213,26 @@ def test_estimating_reads_only_the_columns_it_needs(pooled):
     assert {"council", "rhi_id", "narrative_status", "parental_conflict_prob"} <= set(lean.df.columns)
     full = load_tagged(folder, id_col="rhi_id")
     assert "narrative" in full.df.columns and "parental_conflict_evidence" not in full.df.columns
+
+
+def test_sample_by_writes_excel_audits_and_refuses_other_designs(pooled, truth, tmp_path):
+    folder, t = pooled
+    out = tmp_path / "xl"
+    r = CliRunner().invoke(cli, ["sample", str(folder), "--id-col", "rhi_id", "--by", "council", "--size", "40",
+                                 "--format", "xlsx", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    files = sorted(out.glob("*.xlsx"))
+    assert len(files) == 3
+    for f in files:  # label in Excel's place: read, fill from the truth, write back as .xlsx
+        a = pd.read_excel(f, dtype=str).fillna("")
+        for c in truth.columns:
+            if c in a.columns:
+                a[c] = a["rhi_id"].map(truth[c]).to_numpy()
+        a.to_excel(f, index=False)
+    res = estimate_themes(folder, themes=["peer_pull"], audit_path=out, id_col="rhi_id")
+    assert [x.group for x in res] == [None] + sorted(COUNCILS)
+    rec = t[t["narrative_status"] == "recorded"]
+    assert res[0].estimate.covers(int(truth.loc[rec["rhi_id"], "peer_pull"].astype(int).sum()))
+    bad = CliRunner().invoke(cli, ["sample", str(folder), "--id-col", "rhi_id", "--by", "council", "--size", "40",
+                                   "--design", "stratified", "--theme", "peer_pull", "-o", str(tmp_path / "s")])
+    assert bad.exit_code != 0 and "--by draws a random sample" in bad.output
