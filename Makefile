@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-models/default/model.npz: $(STAMP) training_data/corpus.csv training_data/independent/independent.csv rhi_nlp/data/themes.json rhi_nlp/data/context_rules.json rhi_nlp/data/relations.json
+models/default/model.npz: training_data/corpus.csv training_data/independent/independent.csv rhi_nlp/data/themes.json rhi_nlp/data/context_rules.json rhi_nlp/data/relations.json | $(STAMP)
 	$(PY) -m rhi_nlp train --name default
 
 model: models/default/model.npz
