@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import estimate as est
-from .errors import AuditError, InputError
+from .errors import AuditError, InputError, show_id
 from .io import file_format
 
 AUDIT_SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -42,7 +42,7 @@ def audit_file_name(group: str, taken: set[str], suffix: str = ".csv") -> str:
 
 
 def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, seed: int = 0, id_col: str = "id",
-                       text_col: str = "narrative", suffix: str = ".csv", progress=None) -> dict:
+                       text_col: str = "narrative", suffix: str = ".csv") -> dict:
     """One random audit per value of ``by`` (e.g. council) from a pooled tagged file, each written
     to its own file in ``out_dir``: ``size`` narratives per group, or all of a smaller group."""
     from .foi import draw_sample, load_tagged
@@ -58,8 +58,6 @@ def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, 
     rec = tagged.recorded
     blank = rec[by].isna() | (rec[by].astype(str).str.strip() == "")
     if blank.any():
-        from .errors import show_id
-
         raise InputError(f"{tagged.path}: row id {show_id(rec[id_col].iloc[int(np.flatnonzero(blank.to_numpy())[0])])} "
                          f"(and {int(blank.sum()) - 1} other row(s)) has no value in column {by!r}; every recorded "
                          f"narrative needs its group to be audited by group")
@@ -74,8 +72,6 @@ def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, 
         info = draw_sample(tagged, path, size=size, seed=seed, id_col=id_col, text_col=text_col, within=(by, g))
         files.append({"group": g, "file": str(path), "units": info["units"], "population": info["population"],
                       "census": info["units"] == info["population"]})
-        if progress:
-            progress(1)
     return {"by": by, "groups": files, "output": str(out_dir), "label_columns": list(tagged.theme_ids)}
 
 
