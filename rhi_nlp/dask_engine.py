@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
+from .io import check_new_folder
 
 _TAGGERS: dict = {}
 
@@ -52,8 +53,7 @@ def tag_dataset(input_path: str | Path, output_path: str | Path, model_dir: str 
         raise InputError(f"{input_path}: file not found")
     if input_path.is_file() and input_path.suffix.lower() not in (".parquet", ".pq"):
         raise InputError(f"{input_path}: --engine dask reads Parquet (a file or a folder of files)")
-    if output_path.exists() and (not output_path.is_dir() or any(output_path.iterdir())):
-        raise InputError(f"{output_path}: the output folder exists and is not empty; name a new folder")
+    check_new_folder(output_path)
     model_dir = str(Path(model_dir).resolve())
     ddf = dd.read_parquet(str(input_path))
     for c in (id_col, text_col):

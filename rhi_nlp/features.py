@@ -107,11 +107,11 @@ def empty_record(n_themes: int) -> DocRecord:
     return DocRecord(sentences=(), marked=(), cues=np.zeros((0, n_cue_features(n_themes))))
 
 
-def iter_records(nlp, texts, theme_ids: tuple[str, ...], *, batch_size: int = 64):
+def iter_records(nlp, texts, theme_ids: tuple[str, ...]):
     """Yield a DocRecord per text, in order; empty texts skip spaCy. Each text goes through the
     pipeline's components directly (``nlp.pipe``'s batching and error-handling layers cost about
     a tenth of the time and are not needed here: work is spread over processes by
-    :mod:`rhi_nlp.parallel`). ``batch_size`` is kept for callers that pass it."""
+    :mod:`rhi_nlp.parallel`)."""
     procs = [proc for _, proc in nlp.pipeline]
     for t in texts:
         if not t:

@@ -190,14 +190,19 @@ def period_mask(df: pd.DataFrame, period: Period, id_col: str, path: Path) -> np
     return m
 
 
-def check_child_ids(df: pd.DataFrame, child_col: str, id_col: str, path: Path) -> None:
-    """Counting children needs every RHI's child id: blank ids would merge into one child."""
-    blank = df[child_col].map(is_blank)
+def check_filled(df: pd.DataFrame, col: str, id_col: str, path: Path, *, what: str, why: str) -> None:
+    """Refuse rows with a blank ``col``, naming the first row's id and how many others."""
+    blank = df[col].map(is_blank)
     if blank.any():
         rid = df[id_col].iloc[int(np.flatnonzero(blank.to_numpy())[0])]
-        raise InputError(f"{path}: row id {show_id(rid)} (and {int(blank.sum()) - 1} other row(s)) has no child "
-                         f"id in column {child_col!r}; counting children needs every RHI's child id (blank ids "
-                         f"would be merged into one child)")
+        raise InputError(f"{path}: row id {show_id(rid)} (and {int(blank.sum()) - 1} other row(s)) has no {what} "
+                         f"in column {col!r}; {why}")
+
+
+def check_child_ids(df: pd.DataFrame, child_col: str, id_col: str, path: Path) -> None:
+    """Counting children needs every RHI's child id: blank ids would merge into one child."""
+    check_filled(df, child_col, id_col, path, what="child id",
+                 why="counting children needs every RHI's child id (blank ids would be merged into one child)")
 
 
 # --- audit sample ---------------------------------------------------------------------------
@@ -498,8 +503,9 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
             if g not in subs:
                 sub = tagged.df[in_period if g is None else in_period & (by_str == g)]
                 rec_mask = ~sub[STATUS_COL].isin(NOT_RECORDED)
-                subs[g] = (sub, rec_mask, sub[rec_mask])
-            sub, rec_mask, rec = subs[g]
+                rec = sub[rec_mask]
+                subs[g] = (sub, rec_mask, rec, {i: k for k, i in enumerate(rec[id_col].to_numpy())})
+            sub, rec_mask, rec, pos = subs[g]   # pos: each recorded RHI's row in rec, by id
             n_not = int((~rec_mask).sum())
             if not len(rec):
                 r = (est.Estimate(point=0.0, lower=0.0, upper=0.0, method="no recorded narratives", N=0,
@@ -516,14 +522,14 @@ def estimate_themes(tagged_path: str | Path, *, themes: list[str] | None = None,
                 not_rec_units = len(set(sub.loc[~rec_mask, child_col].astype(str)) - set(rec[child_col].astype(str)))
             elif per_group and g is None:
                 e, notes = pooled.pooled_estimate(
-                    scores(rec, parts), rec[by].astype(str).to_numpy(), rec[id_col].to_numpy(), per_group,
+                    scores(rec, parts), rec[by].astype(str).to_numpy(), pos, per_group,
                     partial(audit_labels, parts=parts, id_col=id_col), alpha=alpha)
                 r = (e, notes, None)
                 n_total_units, not_rec_units = len(sub), n_not
             else:
                 mo = partial(model_only.estimate, rows=rec, theme=tid, parts=parts, alpha=alpha, model_dir=model_dir,
                              seed=seed, text_col=text_col)
-                r = _estimate_rhis(parts, tagged, rec, per_group.get(g, audit), alpha, mo)
+                r = _estimate_rhis(parts, tagged, rec, pos, per_group.get(g, audit), alpha, mo)
                 n_total_units, not_rec_units = len(sub), n_not
             used = [per_group[g]] if g in per_group else list(per_group.values()) or audits
             extra = list(dict.fromkeys(n for a in used for n in _theme_notes(notes_of[id(a)], parts)
@@ -581,14 +587,13 @@ def _guard_note(e: est.Estimate) -> list[str]:
     return [e.guard[0].upper() + e.guard[1:] + "."] if e.guard else []
 
 
-def _estimate_rhis(parts, tagged, rec, audit, alpha, model_only_estimate):
+def _estimate_rhis(parts, tagged, rec, pos, audit, alpha, model_only_estimate):
     f = scores(rec, parts)
     if audit is None:
         return model_only_estimate(f)
     y_all = audit_labels(audit, parts, tagged.id_col)
     if audit.unit == "child":
         return _cluster_rhis(parts, tagged, rec, audit, y_all, alpha)
-    pos = {i: k for k, i in enumerate(rec[tagged.id_col].to_numpy())}
     in_dom = [i for i in y_all.index if i in pos]
     notes = []
     population = tagged.population_size(audit.within)

@@ -485,22 +485,66 @@ def _castable(series: pd.Series, typ) -> bool:
         return False
 
 
-class DatasetWriter:
-    """A folder of Parquet files ``part-00000.parquet``, ``part-00001.parquet``, ... of at most
-    ``rows_per_file`` rows each, built in a hidden folder beside the target and renamed into place
-    when complete (so the target folder is never half-written). The target must not hold files."""
+def check_new_folder(path: Path) -> None:
+    """An output folder must be new or empty (nothing in it is overwritten)."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise InputError(f"{path}: the output folder exists and is not empty; name a new or empty folder")
 
-    def __init__(self, path: str | Path, *, rows_per_file: int = 250_000, excel_safe: bool = False):
+
+class NewFolder:
+    """A folder built in a hidden folder beside the target and renamed into place by ``commit()``
+    (so the target is never half-written; ``abort()`` removes the hidden folder). The target
+    must be new or empty."""
+
+    def __init__(self, path: str | Path):
         self.path = Path(path)
-        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            raise InputError(f"{self.path}: the output folder exists and is not empty; name a new folder")
+        check_new_folder(self.path)
         if not self.path.parent.is_dir():
             raise InputError(f"{self.path}: the folder {self.path.parent} does not exist")
         import os
         import tempfile
 
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".dataset-part",
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".part",
                                          dir=self.path.parent))
+
+    def commit(self) -> None:
+        import os
+
+        from .files import _umask
+
+        if os.name != "nt":
+            os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp made it private; the user's usual permissions
+        if self.path.exists():
+            self.path.rmdir()  # empty, checked above
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextmanager
+def new_folder(path: str | Path) -> Iterator[Path]:
+    """Yield the hidden folder to fill; it becomes ``path`` if the block completes, else is removed."""
+    folder = NewFolder(path)
+    try:
+        yield folder.tmp
+    except BaseException:
+        folder.abort()
+        raise
+    folder.commit()
+
+
+class DatasetWriter:
+    """A folder of Parquet files ``part-00000.parquet``, ``part-00001.parquet``, ... of at most
+    ``rows_per_file`` rows each, built in a hidden folder beside the target and renamed into place
+    when complete (:class:`NewFolder`). The target must not hold files."""
+
+    def __init__(self, path: str | Path, *, rows_per_file: int = 250_000, excel_safe: bool = False):
+        self.path = Path(path)
+        self.folder = NewFolder(self.path)
+        self.tmp = self.folder.tmp
         self.rows_per_file = rows_per_file
         self.truncated_cells = 0
         self._file: TableWriter | None = None
@@ -522,23 +566,13 @@ class DatasetWriter:
             self._file = None
 
     def commit(self) -> None:
-        import os
-
-        from .files import _umask
-
         self._close_file()
-        if os.name != "nt":
-            os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp made it private; the user's usual permissions
-        if self.path.exists():
-            self.path.rmdir()  # empty, checked above
-        os.replace(self.tmp, self.path)
+        self.folder.commit()
 
     def abort(self) -> None:
-        import shutil
-
         if self._file is not None:
             self._file.abort()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.folder.abort()
 
 
 @contextmanager

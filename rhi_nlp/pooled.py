@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from . import estimate as est
-from .errors import AuditError, InputError, show_id
-from .io import file_format
+from .errors import AuditError, InputError
+from .io import file_format, new_folder
 
 AUDIT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
@@ -45,7 +45,7 @@ def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, 
                        text_col: str = "narrative", suffix: str = ".csv") -> dict:
     """One random audit per value of ``by`` (e.g. council) from a pooled tagged file, each written
     to its own file in ``out_dir``: ``size`` narratives per group, or all of a smaller group."""
-    from .foi import draw_sample, load_tagged
+    from .foi import check_filled, draw_sample, load_tagged
 
     out_dir = Path(out_dir)
     if suffix not in (".csv", ".xlsx"):
@@ -56,22 +56,18 @@ def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, 
     if by not in tagged.df.columns:
         raise InputError(f"{tagged.path}: --by column {by!r} not found")
     rec = tagged.recorded
-    blank = rec[by].isna() | (rec[by].astype(str).str.strip() == "")
-    if blank.any():
-        raise InputError(f"{tagged.path}: row id {show_id(rec[id_col].iloc[int(np.flatnonzero(blank.to_numpy())[0])])} "
-                         f"(and {int(blank.sum()) - 1} other row(s)) has no value in column {by!r}; every recorded "
-                         f"narrative needs its group to be audited by group")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"{out_dir}: choose a new or empty folder for the audits (one file per {by})")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_filled(rec, by, id_col, tagged.path, what="value",
+                 why="every recorded narrative needs its group to be audited by group")
     groups = sorted(rec[by].astype(str).unique())
     taken: set[str] = set()
     files = []
-    for g in groups:
-        path = out_dir / audit_file_name(g, taken, suffix)
-        info = draw_sample(tagged, path, size=size, seed=seed, id_col=id_col, text_col=text_col, within=(by, g))
-        files.append({"group": g, "file": str(path), "units": info["units"], "population": info["population"],
-                      "census": info["units"] == info["population"]})
+    with new_folder(out_dir) as tmp:  # all the audits, or none (no half-drawn set to label)
+        for g in groups:
+            name = audit_file_name(g, taken, suffix)
+            info = draw_sample(tagged, tmp / name, size=size, seed=seed, id_col=id_col, text_col=text_col,
+                               within=(by, g))
+            files.append({"group": g, "file": str(out_dir / name), "units": info["units"],
+                          "population": info["population"], "census": info["units"] == info["population"]})
     return {"by": by, "groups": files, "output": str(out_dir), "label_columns": list(tagged.theme_ids)}
 
 
@@ -132,11 +128,11 @@ def group_audits(audits: list, tagged, by: str | None) -> tuple[str, dict]:
     return col, dict(sorted(out.items()))
 
 
-def pooled_estimate(f: np.ndarray, groups: np.ndarray, ids: np.ndarray, audits: dict, labels, *,
+def pooled_estimate(f: np.ndarray, groups: np.ndarray, pos: dict, audits: dict, labels, *,
                     alpha: float) -> tuple[est.Estimate, list[str]]:
-    """Stratified difference estimate over groups. ``f``, ``groups`` and ``ids`` describe the
-    recorded narratives in the period; ``labels(audit)`` gives an audit's 0/1 labels by id."""
-    pos = {i: k for k, i in enumerate(ids)}
+    """Stratified difference estimate over groups. ``f`` and ``groups`` describe the recorded
+    narratives in the period, ``pos`` maps each one's id to its position; ``labels(audit)`` gives
+    an audit's 0/1 labels by id."""
     codes, present = pd.factorize(np.asarray(groups, dtype=object), sort=True)  # strata as integers
     present = set(present)
     sample, y = [], []

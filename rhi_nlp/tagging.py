@@ -47,10 +47,9 @@ class TagSummary:
 class Tagger:
     """Holds the pipeline and the model; tags batches of texts."""
 
-    def __init__(self, model: Model, *, batch_size: int = 64):
+    def __init__(self, model: Model):
         self.model = model
         self.nlp = build_pipeline()
-        self.batch_size = batch_size
         self.declined_patterns, self.declined_max_words = _status_rules()
 
     @property
@@ -66,7 +65,7 @@ class Tagger:
                 t, truncated = t[:MAX_CHARS], truncated + 1
             texts.append(t)
         clf = self.model.classifier
-        records = list(iter_records(self.nlp, texts, self.theme_ids, batch_size=self.batch_size))
+        records = list(iter_records(self.nlp, texts, self.theme_ids))
         probs = np.zeros((len(texts), len(self.theme_ids)))
         nonempty = [i for i, t in enumerate(texts) if t]
         if nonempty:

@@ -236,3 +236,32 @@ def test_sample_by_writes_excel_audits_and_refuses_other_designs(pooled, truth, 
     bad = CliRunner().invoke(cli, ["sample", str(folder), "--id-col", "rhi_id", "--by", "council", "--size", "40",
                                    "--design", "stratified", "--theme", "peer_pull", "-o", str(tmp_path / "s")])
     assert bad.exit_code != 0 and "--by draws a random sample" in bad.output
+
+
+def test_sample_by_refuses_blank_groups_and_leaves_no_half_drawn_folder(pooled, tmp_path, monkeypatch):
+    folder, t = pooled
+    blank = t.copy()
+    blank.loc[[5, 9], "council"] = " "
+    src = tmp_path / "blank.parquet"
+    blank.to_parquet(src, index=False)
+    out = tmp_path / "audits"
+    first = blank.loc[blank["narrative_status"] == "recorded"].index.intersection([5, 9])[0]
+    with pytest.raises(Exception, match=rf"row id '{blank.loc[first, 'rhi_id']}' \(and \d other row\(s\)\) has no "
+                                        r"value in column 'council'"):
+        draw_group_samples(src, out, by="council", size=10, id_col="rhi_id")
+    # a draw that fails part-way (here: one group's file cannot be written) leaves nothing behind
+    import rhi_nlp.foi as foi
+
+    calls = []
+
+    def failing(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(*a, **k)
+
+    real = foi.draw_sample
+    monkeypatch.setattr(foi, "draw_sample", failing)
+    with pytest.raises(OSError):
+        draw_group_samples(folder, out, by="council", size=10, id_col="rhi_id")
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".audits")]

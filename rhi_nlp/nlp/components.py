@@ -202,7 +202,8 @@ class Relations:
         # LOWER-only patterns (all of today's) use the same matches found ten times faster
         self.fast = compile_patterns([(name, p) for name, patterns in relations.items() for p in patterns],
                                      nlp.vocab.strings.add)
-        self.required = _required_words(nlp, [p for patterns in relations.values() for p in patterns])
+        # the spaCy Matcher fallback skips docs that lack a word some pattern needs
+        self.required = None if self.fast else _required_words(nlp, [p for ps in relations.values() for p in ps])
 
     def _matches(self, doc: Doc):
         if self.fast is not None:
