@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from spacy.tokens import Doc
 
-from .nlp.components import _ctx_key, sentence_bounds, span_tuples, token_table
+from .nlp.components import CTX, SCOPE, _ctx_key, sentence_bounds, span_tuples, token_table
 
 # Per theme: affirmed cues, then one column per modifier group.
 CUE_GROUPS = ("AFFIRMED", "NEGATED", "ADVICE_QUESTION", "HYPOTHETICAL", "HISTORICAL", "OTHER_PERSON")
@@ -59,7 +60,7 @@ def _word(h: int, strings) -> str:
 
 def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     n = len(doc)
-    scope = doc._.rhi_scope or [""] * n
+    scope = doc.user_data.get(SCOPE) or [""] * n
     index = {t: i for i, t in enumerate(theme_ids)}
     # token attributes read once, as arrays (a Token object per access is what costs)
     arr = token_table(doc)   # ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY, IS_PUNCT, IDX
@@ -90,7 +91,7 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
         tag = next((scope[i] for i in range(start, end) if scope[i]), "")
         token = f"rel_{label}"
         words_of[k].append((_PREFIX.get(tag, "x_") + token) if tag else token)
-    ctx = doc._.rhi_ctx or {}
+    ctx = doc.user_data.get(CTX) or {}
     for start, end, label in span_tuples(doc, "rhi_cues"):
         j = index.get(label)
         k = sent_of_token[start]
@@ -112,7 +113,11 @@ def iter_records(nlp, texts, theme_ids: tuple[str, ...]):
     pipeline's components directly (``nlp.pipe``'s batching and error-handling layers cost about
     a tenth of the time and are not needed here: work is spread over processes by
     :mod:`rhi_nlp.parallel`)."""
-    procs = [proc for _, proc in nlp.pipeline]
+    from .nlp.components import Relations, ThemeCues
+
+    # the record needs the matches, not Span objects for them
+    procs = [partial(proc, spans=False) if isinstance(proc, (ThemeCues, Relations)) else proc
+             for _, proc in nlp.pipeline]
     for t in texts:
         if not t:
             yield empty_record(len(theme_ids))

@@ -103,6 +103,5 @@ def test_sentence_bounds_and_span_tuples_match_spacys_objects(nlp):
         for key in ("rhi_cues", "rhi_relations"):
             assert span_tuples(doc, key) == [(s.start, s.end, s.label_) for s in doc.spans[key]]
         doc.user_data.clear()  # without what the components stored, the same is read from the doc
-        doc._.rhi_cue_list = doc._.rhi_relation_list = None
         assert sentence_bounds(doc) == [(s.start, s.end) for s in doc.sents]
         assert span_tuples(doc, "rhi_cues") == [(s.start, s.end, s.label_) for s in doc.spans["rhi_cues"]]

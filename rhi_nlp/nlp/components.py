@@ -31,11 +31,14 @@ _YP_VERBS = {"said", "says", "states", "stated", "reports", "reported", "was", "
              "confirmed", "advised", "spoke", "talked", "says", "mentioned", "described", "asked", "reported",
              "engaged", "understands", "knows", "is", "isn't", "wasn't", "doesn't", "didn't", "not"}
 
-# rhi_cue_list / rhi_relation_list: the (start, end, label) of doc.spans["rhi_cues"] and
-# ["rhi_relations"] as plain tuples, so later steps need not create a Span object per match.
-for _name in ("rhi_ctx", "rhi_scope", "rhi_cue_list", "rhi_relation_list"):
+# What the components find is kept in ``doc.user_data`` under these keys and read through the
+# doc._ extensions of the same names (read-only): rhi_cue_list / rhi_relation_list are the (start,
+# end, label) of doc.spans["rhi_cues"] and ["rhi_relations"] as plain tuples, so later steps need
+# not create a Span object per match; rhi_ctx and rhi_scope are ConText's (see ConTextScope).
+CUE_LIST, RELATION_LIST, CTX, SCOPE = "rhi_cue_list", "rhi_relation_list", "rhi_ctx", "rhi_scope"
+for _name in (CTX, SCOPE, CUE_LIST, RELATION_LIST):
     if not Doc.has_extension(_name):
-        Doc.set_extension(_name, default=None)
+        Doc.set_extension(_name, getter=lambda doc, key=_name: doc.user_data.get(key))
 
 
 TOKEN_ATTRS = (ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY, IS_PUNCT, IDX)   # the columns of token_table
@@ -74,7 +77,7 @@ def _bounds(starts: list[int], n: int) -> list[tuple[int, int]]:
 
 def span_tuples(doc: Doc, key: str) -> list[tuple[int, int, str]]:
     """(start, end, label) of a span group: the tuples a component stored, else read from the spans."""
-    stored = getattr(doc._, {"rhi_cues": "rhi_cue_list", "rhi_relations": "rhi_relation_list"}[key])
+    stored = doc.user_data.get({"rhi_cues": CUE_LIST, "rhi_relations": RELATION_LIST}[key])
     if stored is not None:
         return stored
     return [(sp.start, sp.end, sp.label_) for sp in doc.spans.get(key, [])]
@@ -86,7 +89,7 @@ def _ctx_key(start: int, end: int, label: str) -> str:
 
 
 def _span_mods(span: Span) -> tuple[str, ...]:
-    table = span.doc._.rhi_ctx or {}
+    table = span.doc.user_data.get(CTX) or {}
     return tuple(table.get(_ctx_key(span.start, span.end, span.label_), ()))
 
 
@@ -115,50 +118,89 @@ class CaseNoteSentencizer:
         n = len(doc)
         if not n:
             return doc
-        # token attributes read once, as arrays (a Token object per access is what costs)
+        # token attributes read once, as arrays (a Token object per access is what costs); only
+        # tokens that can open or close a sentence are visited
         arr = token_table(doc)
+        orth = arr[:, 0].tolist()
+        lower = arr[:, 1].tolist()
         strings = doc.vocab.strings
-        text = [strings[o] for o in arr[:, 0].tolist()]
-        lower = [strings[o] for o in arr[:, 1].tolist()]
-        is_space = arr[:, 2].astype(bool).tolist()
-        like_num = arr[:, 3].astype(bool).tolist()
-        spaced = arr[:, 4].astype(bool).tolist()   # followed by a space (whitespace_ is " " or "")
-        starts = [False] * n
-        starts[0] = True
+        okind = list(map(_ORTH_KIND.get, orth))
+        if None in okind:
+            okind = [k or _orth_kind(h, strings) for h, k in zip(orth, okind)]
+        lkind = list(map(_LOWER_KIND.get, lower))
+        if None in lkind:
+            lkind = [k or _lower_kind(h, strings) for h, k in zip(lower, lkind)]
+        is_space = arr[:, 2].tolist()
+        starts = {0}
         line_start = 0
-        # tokens left on the line after each token (a short remainder is an answer, not a sentence)
-        left = [0] * n
-        run = 0
-        for i in range(n - 1, -1, -1):
-            if "\n" in text[i]:
-                run = 0
-            left[i] = run
-            if not is_space[i]:
-                run += 1
-        for i in range(n - 1):
-            t = text[i]
-            if "\n" in t:
-                starts[i + 1] = True
+        for i in [i for i in range(n - 1) if okind[i] > 1 or lkind[i + 1] & _YP_K]:
+            k = okind[i]
+            if k & _NL:
+                starts.add(i + 1)
                 line_start = i + 1
-            elif t in _END:
-                starts[i + 1] = True
-            elif (t in _DASHES and spaced[i] and i > 0 and spaced[i - 1]
-                  and not (left[i] <= 2 and lower[i + 1] in _BARE_ANSWERS)):
-                starts[i + 1] = True
-            elif t == ":" and i - line_start <= 5 and not like_num[i + 1] and left[i] > _ANSWER_MAX:
-                starts[i + 1] = True
-            if (lower[i + 1] in _YP and t.lower() not in _NO_SPLIT_BEFORE_YP and t not in _DASHES
-                    and i + 2 < n and lower[i + 2] in _YP_VERBS):
-                starts[i + 1] = True
-        for i in range(1, n):
-            # whitespace-only tokens belong to the sentence before them
-            if is_space[i]:
-                starts[i] = False
+            elif k & _END_K:
+                starts.add(i + 1)
+            elif k & _DASH_K:
+                if (arr[i, 4] and i > 0 and arr[i - 1, 4]
+                        and not (lkind[i + 1] & _BARE_K and _left(okind, is_space, i, 3) <= 2)):
+                    starts.add(i + 1)
+            elif (k & _COLON_K and i - line_start <= 5 and not arr[i + 1, 3]
+                  and _left(okind, is_space, i, _ANSWER_MAX + 1) > _ANSWER_MAX):
+                starts.add(i + 1)
+            if (lkind[i + 1] & _YP_K and not lkind[i] & _NOSPLIT_K and not k & _DASH_K
+                    and i + 2 < n and lkind[i + 2] & _VERB_K):
+                starts.add(i + 1)
+        # whitespace-only tokens belong to the sentence before them
+        first = sorted(i for i in starts if i == 0 or not is_space[i])
         # all at once: the Token.is_sent_start setter rescans the whole doc on each call
-        values = np.array([1 if st else -1 for st in starts], dtype=np.int64).astype(np.uint64)
+        values = np.full(n, np.uint64(2 ** 64 - 1), dtype=np.uint64)   # -1: not a sentence start
+        values[first] = 1
         doc.from_array([SENT_START], values.reshape(-1, 1))
-        doc.user_data[_BOUNDS] = _bounds([i for i, st in enumerate(starts) if st], n)
+        doc.user_data[_BOUNDS] = _bounds(first, n)
         return doc
+
+
+# What the sentencizer needs to know of a word, cached by its hash (ORTH and LOWER are both
+# string hashes): bit flags, 1 for "nothing" so that a cached value is never taken for a miss.
+_NL, _END_K, _DASH_K, _COLON_K = 2, 4, 8, 16
+_YP_K, _VERB_K, _BARE_K, _NOSPLIT_K = 2, 4, 8, 16
+_ORTH_KIND: dict[int, int] = {}
+_LOWER_KIND: dict[int, int] = {}
+_KIND_MAX = 500_000   # cleared when full, so memory stays flat on millions of narratives
+
+
+def _orth_kind(h: int, strings) -> int:
+    t = strings[h]
+    k = 1 | (_NL if "\n" in t else 0) | (_END_K if t in _END else 0) | (_DASH_K if t in _DASHES else 0) \
+        | (_COLON_K if t == ":" else 0)
+    if len(_ORTH_KIND) >= _KIND_MAX:
+        _ORTH_KIND.clear()
+    _ORTH_KIND[h] = k
+    return k
+
+
+def _lower_kind(h: int, strings) -> int:
+    t = strings[h]
+    k = 1 | (_YP_K if t in _YP else 0) | (_VERB_K if t in _YP_VERBS else 0) | (_BARE_K if t in _BARE_ANSWERS else 0) \
+        | (_NOSPLIT_K if t in _NO_SPLIT_BEFORE_YP else 0)
+    if len(_LOWER_KIND) >= _KIND_MAX:
+        _LOWER_KIND.clear()
+    _LOWER_KIND[h] = k
+    return k
+
+
+def _left(okind: list[int], is_space: list, i: int, most: int) -> int:
+    """Non-space tokens after token i up to and including the next line break token (counted up
+    to ``most``): a short remainder after "Item:" or "Item -" is an answer, not a sentence."""
+    count = 0
+    for j in range(i + 1, len(okind)):
+        if not is_space[j]:
+            count += 1
+            if count >= most:
+                return count
+        if okind[j] & _NL:
+            break
+    return count
 
 
 @Language.factory("rhi_theme_cues", default_config={"cues": {}})
@@ -175,11 +217,13 @@ class ThemeCues:
         for theme_id, phrases in cues.items():
             self.matcher.add(theme_id, list(nlp.tokenizer.pipe(phrases)))
 
-    def __call__(self, doc: Doc) -> Doc:
+    def __call__(self, doc: Doc, *, spans: bool = True) -> Doc:
+        """``spans=False``: keep the matches as tuples only (see :func:`span_tuples`), no Span objects."""
         strings = doc.vocab.strings
         found = [(s, e, strings[m]) for m, s, e in self.matcher(doc)]
-        doc.spans["rhi_cues"] = [Span(doc, s, e, label=label) for s, e, label in found]
-        doc._.rhi_cue_list = found
+        if spans:
+            doc.spans["rhi_cues"] = [Span(doc, s, e, label=label) for s, e, label in found]
+        doc.user_data[CUE_LIST] = found
         return doc
 
 
@@ -214,19 +258,21 @@ class Relations:
                 return []  # no pattern can match: skip the matcher (same result, faster)
         return [(doc.vocab.strings[m], s, e) for m, s, e in self.matcher(doc)]
 
-    def __call__(self, doc: Doc) -> Doc:
+    def __call__(self, doc: Doc, *, spans: bool = True) -> Doc:
+        """``spans=False``: keep the matches as tuples only (see :func:`span_tuples`), no Span objects."""
         found = sorted((self.rank.get(label, 99), -(e - s), s, e, label) for label, s, e in self._matches(doc))
         taken = [False] * len(doc)
-        spans = []
+        kept = []
         for _, _, s, e, label in found:
             if any(taken[s:e]):
                 continue
             for i in range(s, e):
                 taken[i] = True
-            spans.append((s, e, label))
-        spans.sort(key=lambda sp: sp[0])
-        doc.spans["rhi_relations"] = [Span(doc, s, e, label=label) for s, e, label in spans]
-        doc._.rhi_relation_list = spans
+            kept.append((s, e, label))
+        kept.sort(key=lambda sp: sp[0])
+        if spans:
+            doc.spans["rhi_relations"] = [Span(doc, s, e, label=label) for s, e, label in kept]
+        doc.user_data[RELATION_LIST] = kept
         return doc
 
 
@@ -338,7 +384,7 @@ class ConTextScope:
                     cats.append(r["category"])
             if cats:
                 table[_ctx_key(c_start, c_end, label)] = cats
-        doc._.rhi_ctx = table
-        doc._.rhi_scope = scope_tags
+        doc.user_data[CTX] = table
+        doc.user_data[SCOPE] = scope_tags
         return doc
 
