@@ -15,7 +15,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import InputError, NotFittedError
 from .features import DocRecord
-from .ngrams import fast_transform
+from .ngrams import fast_transform, word_counter
 
 
 def _best_threshold(p: np.ndarray, y: np.ndarray) -> float:
@@ -90,6 +90,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             blocks.append(self.char_vectorizer_.transform(texts))
         blocks.append(sparse.csr_matrix(np.log1p(cues)))
         return sparse.hstack(blocks, format="csr")
+
+    def _design_from_counts(self, counts: sparse.csr_matrix, cues: np.ndarray) -> sparse.csr_matrix:
+        """:meth:`_design` from the word vectorizer's count matrix (no character n-grams)."""
+        return sparse.hstack([self.vectorizer_._tfidf.transform(counts, copy=False),
+                              sparse.csr_matrix(np.log1p(cues))], format="csr")
 
     def _doc_matrix(self, records: Sequence[DocRecord]) -> sparse.csr_matrix:
         cues = np.vstack([r.cue_vector() for r in records]) if records else np.zeros((0, self.n_cue_))
@@ -174,6 +179,50 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if not len(scores):
             return scores
         return np.column_stack([self.calibrate(j, scores[:, j]) for j in range(len(self.theme_ids_))])
+
+    def tag_batch(self, records: Sequence[DocRecord], scored: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, list[list[int | None]], np.ndarray]:
+        """What the tagger needs for a batch, equal to separate calls but with every word split
+        and looked up once: (probabilities, 0/1 flags, the evidence sentence per record and theme
+        as :meth:`evidence_batch` gives it, familiarity as :func:`rhi_nlp.familiarity.familiarity`
+        gives it). Records where ``scored`` is false (empty narratives) get probability 0."""
+        from .familiarity import familiarity
+
+        self._check_fitted()
+        scored = np.asarray(scored, bool)
+        T = len(self.theme_ids_)
+        probs = np.zeros((len(records), T))
+        counter = None if self.char_vectorizer_ is not None else word_counter(self.vectorizer_)
+        if counter is None:   # a vectorizer the shared counter does not cover: the separate calls
+            keep = np.flatnonzero(scored)
+            if len(keep):
+                probs[keep] = self.predict_proba([records[i] for i in keep])
+            flags = (probs >= np.asarray(self.thresholds_)).astype(int)
+            fam = familiarity([r.text for r in records], self.vectorizer_.vocabulary_)
+            return probs, flags, self.evidence_batch(records, flags), fam
+        batch = counter.batch([r.marked for r in records])
+        keep = np.flatnonzero(scored)
+        if len(keep):
+            cues = np.vstack([records[i].cue_vector() for i in keep])
+            X = self._design_from_counts(batch.doc_counts()[keep], cues)
+            scores = np.asarray(X @ self.coef_.T) + self.intercept_
+            probs[keep] = np.column_stack([self.calibrate(j, scores[:, j]) for j in range(T)])
+        flags = (probs >= np.asarray(self.thresholds_)).astype(int)
+        best: list[list[int | None]] = [[None] * T for _ in records]
+        wanted = [i for i, r in enumerate(records) if r.marked and flags[i].any()]
+        if wanted:
+            off = batch.sentence_offsets
+            rows = np.concatenate([np.arange(off[i], off[i + 1]) for i in wanted])
+            cues = np.vstack([records[i].cues for i in wanted])
+            S = np.asarray(self._design_from_counts(batch.sentence_counts()[rows], cues) @ self.coef_.T)
+            start = 0
+            for i in wanted:
+                n = len(records[i].marked)
+                block = S[start:start + n]
+                for c in np.flatnonzero(flags[i]).tolist():
+                    best[i][c] = int(np.argmax(block[:, c]))
+                start += n
+        return probs, flags, best, batch.known_pair_share()
 
     def predict(self, records: Sequence[DocRecord]) -> np.ndarray:
         return (self.predict_proba(records) >= np.asarray(self.thresholds_)).astype(int)

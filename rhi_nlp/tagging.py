@@ -14,7 +14,6 @@ import pandas as pd
 
 from .errors import InputError, looks_like_id
 from .familiarity import COLUMN as FAMILIARITY_COL
-from .familiarity import familiarity
 from .files import same_file
 from .features import iter_records
 from .io import TableReader, atomic_writer
@@ -66,12 +65,8 @@ class Tagger:
             texts.append(t)
         clf = self.model.classifier
         records = list(iter_records(self.nlp, texts, self.theme_ids))
-        probs = np.zeros((len(texts), len(self.theme_ids)))
-        nonempty = [i for i, t in enumerate(texts) if t]
-        if nonempty:
-            probs[nonempty] = clf.predict_proba([records[i] for i in nonempty])
-        flags = (probs >= np.asarray(clf.thresholds_)).astype(int)
-        best = clf.evidence_batch(records, flags)  # one featurisation for the whole batch
+        # probabilities, flags, evidence sentences and familiarity from one featurisation
+        probs, flags, best, fam = clf.tag_batch(records, np.array([bool(t) for t in texts], dtype=bool))
         cols: dict[str, list] = {}
         for j, theme in enumerate(self.theme_ids):
             evidence = []
@@ -95,7 +90,7 @@ class Tagger:
             else:
                 status.append("recorded")
         # how familiar each narrative's wording is to the model (see rhi_nlp.familiarity)
-        cols[FAMILIARITY_COL] = np.round(familiarity([r.text for r in records], clf.vectorizer_.vocabulary_), 3).tolist()
+        cols[FAMILIARITY_COL] = np.round(fam, 3).tolist()
         out = pd.DataFrame(cols)
         out.insert(0, STATUS_COL, status)
         return out, truncated

@@ -13,6 +13,8 @@ from spacy.attrs import LOWER
 from spacy.matcher import Matcher
 
 from rhi_nlp.classifier import VECTORIZER_PARAMS
+from rhi_nlp.familiarity import familiarity
+from rhi_nlp.features import iter_records
 from rhi_nlp.ngrams import WordBigramCounter, fast_transform, supports
 from rhi_nlp.nlp.components import sentence_bounds, span_tuples
 from rhi_nlp.nlp.token_patterns import compile_patterns
@@ -88,6 +90,45 @@ def test_word_bigram_counter_gives_scikit_learns_matrix(train, new):
     assert np.array_equal(got.data, expected.data)  # bit for bit, not approximately
 
 
+@settings(max_examples=100, deadline=None)
+@given(train=st.lists(text_st, min_size=3, max_size=12),
+       docs=st.lists(st.lists(text_st, min_size=0, max_size=4), min_size=1, max_size=5))
+def test_word_batch_counts_documents_sentences_and_known_pairs_as_separate_calls_do(train, docs):
+    vec = TfidfVectorizer(min_df=1, **VECTORIZER_PARAMS)
+    try:
+        vec.fit(train)
+    except ValueError:  # no word at all
+        return
+    batch = WordBigramCounter(vec.vocabulary_).batch(docs)
+    joined = [" ".join(d) for d in docs]
+    cv = vec.transform  # counts are what the TF-IDF step weights: compare the weighted matrices
+    for got, texts in ((batch.doc_counts(), joined), (batch.sentence_counts(), [s for d in docs for s in d])):
+        if not texts:
+            assert got.shape == (0, len(vec.vocabulary_))
+            continue
+        expected = cv(texts)
+        got = vec._tfidf.transform(got, copy=False)
+        assert got.shape == expected.shape
+        assert np.array_equal(got.indices, expected.indices) and np.array_equal(got.data, expected.data)
+    assert batch.sentence_offsets.tolist() == np.cumsum([0] + [len(d) for d in docs]).tolist()
+    np.testing.assert_array_equal(batch.known_pair_share(), familiarity(joined, vec.vocabulary_))
+
+
+def test_tag_batch_equals_the_separate_calls(nlp, small_model):
+    texts = pd.read_csv(DEMO, dtype=str, keep_default_na=False)["narrative"].tolist()[:120] + ["", "ok"]
+    clf = small_model.classifier
+    records = list(iter_records(nlp, texts, small_model.theme_ids))
+    scored = np.array([bool(t) for t in texts])
+    probs, flags, best, fam = clf.tag_batch(records, scored)
+    expected = np.zeros_like(probs)
+    expected[scored] = clf.predict_proba([r for r, k in zip(records, scored) if k])
+    assert np.array_equal(probs, expected)
+    assert np.array_equal(flags, (expected >= np.asarray(clf.thresholds_)).astype(int))
+    assert flags.sum() > 20
+    assert best == clf.evidence_batch(records, flags)
+    np.testing.assert_array_equal(fam, familiarity([r.text for r in records], clf.vectorizer_.vocabulary_))
+
+
 def test_word_bigram_counter_rejects_other_vocabularies():
     with pytest.raises(ValueError):
         WordBigramCounter({"three word term": 0})
@@ -102,6 +143,8 @@ def test_sentence_bounds_and_span_tuples_match_spacys_objects(nlp):
         assert sentence_bounds(doc) == [(s.start, s.end) for s in doc.sents]
         for key in ("rhi_cues", "rhi_relations"):
             assert span_tuples(doc, key) == [(s.start, s.end, s.label_) for s in doc.spans[key]]
+        fast = nlp.get_pipe("rhi_theme_cues")(nlp.get_pipe("rhi_sentences")(nlp.make_doc(doc.text)), spans=False)
+        assert span_tuples(fast, "rhi_cues") == span_tuples(doc, "rhi_cues") and "rhi_cues" not in fast.spans
         doc.user_data.clear()  # without what the components stored, the same is read from the doc
         assert sentence_bounds(doc) == [(s.start, s.end) for s in doc.sents]
         assert span_tuples(doc, "rhi_cues") == [(s.start, s.end, s.label_) for s in doc.spans["rhi_cues"]]
