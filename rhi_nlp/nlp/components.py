@@ -343,7 +343,7 @@ class ConTextScope:
             return any(pe > s for ps in range(max(0, s - longest), e) for pe in pseudo_at.get(ps, ()))
 
         mods = [(s, e, r) for s, e, r in matches
-                if r["category"] not in ("PSEUDO", "TERMINATE") and not overlaps_pseudo(s, e)]
+                if r["category"] not in ("PSEUDO", "TERMINATE") and not (pseudo_at and overlaps_pseudo(s, e))]
         # drop a modifier fully inside a longer one of the same category (only nearby starts can)
         by_start: dict[int, list[tuple[int, str]]] = {}
         for s, e, r in mods:
@@ -356,7 +356,8 @@ class ConTextScope:
                         return True
             return False
 
-        mods = [m for m in mods if not inside_longer(m[0], m[1], m[2]["category"])]
+        if len(mods) > 1:   # a lone modifier is inside no other
+            mods = [m for m in mods if not inside_longer(m[0], m[1], m[2]["category"])]
         scope_tags = [""] * n
         scopes_by_sent: dict[int, list[tuple[int, int, int, int, dict]]] = {}
         for s, e, r in mods:
