@@ -121,13 +121,13 @@ def fingerprint(tagged: Tagged) -> str:
 
 def _fingerprint(tagged: Tagged) -> str:
     """sha256 of one line per row: id|status|p1|...|p13 with probabilities to 4 decimals (the
-    columns formatted whole, not row by row: a pooled file has millions of rows)."""
-    df = tagged.df
-    cols = [df[tagged.id_col].astype(str).tolist(), df[STATUS_COL].astype(str).tolist()]
-    cols += [np.char.mod("%.4f", df[f"{t}_prob"].to_numpy(float)).tolist() for t in tagged.theme_ids]
+    columns formatted a block of rows at a time, not row by row: a pooled file has millions of rows,
+    and the strings of all of them at once would take more memory than the file)."""
     h = hashlib.sha256()
-    for start in range(0, len(df), 100_000):
-        block = [c[start:start + 100_000] for c in cols]
+    for start in range(0, len(tagged.df), 100_000):
+        df = tagged.df.iloc[start:start + 100_000]
+        block = [df[tagged.id_col].astype(str).tolist(), df[STATUS_COL].astype(str).tolist()]
+        block += [np.char.mod("%.4f", df[f"{t}_prob"].to_numpy(float)).tolist() for t in tagged.theme_ids]
         h.update("".join("|".join(row) + "\n" for row in zip(*block)).encode())
     return h.hexdigest()[:16]
 
@@ -267,17 +267,18 @@ def _draw(tagged: Tagged, *, size: int, design: str, theme: str | None, seed: in
 def draw_sample(tagged_path: str | Path | Tagged, output: str | Path, *, size: int, design: str = "random",
                 theme: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "narrative",
                 unit: str = "rhi", child_col: str | None = None, labels_from: str | Path | None = None,
-                within: tuple[str, str] | None = None) -> dict:
+                within: tuple[str, str] | None = None, narratives: dict[str, object] | None = None) -> dict:
     """Draw a reproducible audit sample without replacement from the recorded narratives (or from
     one group's, ``within`` = (column, value)) and write it with empty label columns and the
     design (the same on every row). CSV audits are written Excel-safe: a cell Excel would run as a
-    formula starts with an apostrophe."""
+    formula starts with an apostrophe. ``narratives``: the drawn rows' narratives by id, when the
+    loaded file was read without its narrative column (see :func:`rhi_nlp.pooled.draw_group_samples`)."""
     tagged = tagged_path if isinstance(tagged_path, Tagged) else load_tagged(
         tagged_path, id_col=id_col, keep={c for c in (text_col, child_col, within and within[0]) if c})
     for src in (tagged.path, labels_from):
         if src is not None and same_file(src, output):
             raise InputError(f"{output}: the audit must not overwrite its input file {src}")
-    if text_col not in tagged.df.columns:
+    if narratives is None and text_col not in tagged.df.columns:
         raise InputError(f"{tagged.path}: column {text_col!r} not found; pass --text-col")
     drawn = _draw(tagged, size=size, design=design, theme=theme, seed=seed, unit=unit, child_col=child_col,
                   within=within)
@@ -286,7 +287,7 @@ def draw_sample(tagged_path: str | Path | Tagged, output: str | Path, *, size: i
     out = pd.DataFrame({id_col: drawn.ids})
     if unit == "child":
         out[child_col] = rows[child_col].astype(str).to_numpy()
-    out[text_col] = rows[text_col].to_numpy()
+    out[text_col] = rows[text_col].to_numpy() if narratives is None else [narratives[i] for i in drawn.ids]
     for t in label_themes:
         out[t] = ""
     out["audit_design"] = drawn.design.design

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,6 +323,75 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
         raise InputError(f"{path}: the file is empty") from None
     except Exception as exc:
         raise _read_error(path, kind, exc) from None
+
+
+def read_columns(path: str | Path) -> list[str]:
+    """The column names of a table (a dataset's: its first file's), without reading its rows."""
+    path = Path(path)
+    kind = file_format(path)
+    try:
+        if kind in ("dataset", "parquet"):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(dataset_files(path)[0] if kind == "dataset" else path).names)
+        if kind == "csv":
+            enc = detect_encoding(path, None)
+            return list(pd.read_csv(path, dtype=str, nrows=0, encoding=enc.name, encoding_errors=enc.errors).columns)
+        return list(_xlsx_rows(path, None)[0])
+    except InputError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:
+        raise _read_error(path, kind, exc) from None
+
+
+def fetch_values(path: str | Path, key_col: str, value_col: str, keys: Iterable[str], *,
+                 chunk_size: int = 50_000) -> dict[str, object]:
+    """``{key: value}`` of one column for the rows whose ``key_col`` (read as text) is in ``keys``,
+    read a chunk at a time with only those two columns, so that taking a few hundred narratives
+    out of a pooled file of millions does not hold all of them in memory."""
+    path = Path(path)
+    kind = file_format(path)
+    wanted = set(keys)
+    found: dict[str, object] = {}
+
+    def take(frame: pd.DataFrame) -> None:
+        ids = frame[key_col].astype(str)
+        hit = ids.isin(wanted).to_numpy()
+        if hit.any():
+            found.update(zip(ids[hit].tolist(), frame[value_col][hit].tolist()))
+
+    try:
+        if kind in ("dataset", "parquet"):
+            import pyarrow.parquet as pq
+
+            for f in (dataset_files(path) if kind == "dataset" else [path]):
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=chunk_size, columns=[key_col, value_col]):
+                    take(batch.to_pandas())
+        elif kind == "csv":
+            enc = detect_encoding(path, None)
+            with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=enc.name,
+                             encoding_errors=enc.errors, usecols=[key_col, value_col], chunksize=chunk_size) as reader:
+                for chunk in reader:
+                    take(chunk)
+        else:
+            cols, rows = _xlsx_rows(path, None)
+            at = [cols.index(key_col), cols.index(value_col)]
+            buf = []
+            for row in rows:
+                buf.append([row[at[0]] if at[0] < len(row) else None, row[at[1]] if at[1] < len(row) else None])
+                if len(buf) >= chunk_size:
+                    take(pd.DataFrame(buf, columns=[key_col, value_col], dtype=object))
+                    buf = []
+            take(pd.DataFrame(buf, columns=[key_col, value_col], dtype=object))
+    except InputError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:
+        raise _read_error(path, kind, exc) from None
+    return found
 
 
 # --- writing --------------------------------------------------------------------------------

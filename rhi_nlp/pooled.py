@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import estimate as est
 from .errors import AuditError, InputError
-from .io import file_format, new_folder
+from .io import fetch_values, file_format, new_folder, read_columns
 
 AUDIT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
@@ -45,27 +45,34 @@ def draw_group_samples(tagged_path, out_dir: str | Path, *, by: str, size: int, 
                        text_col: str = "narrative", suffix: str = ".csv") -> dict:
     """One random audit per value of ``by`` (e.g. council) from a pooled tagged file, each written
     to its own file in ``out_dir``: ``size`` narratives per group, or all of a smaller group."""
-    from .foi import check_filled, draw_sample, load_tagged
+    from .foi import _draw, check_filled, draw_sample, load_tagged
 
     out_dir = Path(out_dir)
     if suffix not in (".csv", ".xlsx"):
         raise InputError(f"--format must be csv or xlsx, not {suffix.lstrip('.')!r}")
     if size < 2:
         raise InputError("--size must be at least 2 narratives per group")
-    tagged = load_tagged(tagged_path, id_col=id_col, keep={by, text_col})
+    # the pooled file without its narratives (millions of them would not fit in a laptop's memory):
+    # draw every group's sample, then read only the drawn rows' narratives
+    tagged = load_tagged(tagged_path, id_col=id_col, keep={by})
     if by not in tagged.df.columns:
         raise InputError(f"{tagged.path}: --by column {by!r} not found")
+    if text_col not in read_columns(tagged.path):
+        raise InputError(f"{tagged.path}: column {text_col!r} not found; pass --text-col")
     rec = tagged.recorded
     check_filled(rec, by, id_col, tagged.path, what="value",
                  why="every recorded narrative needs its group to be audited by group")
     groups = sorted(rec[by].astype(str).unique())
+    drawn = {g: _draw(tagged, size=size, design="random", theme=None, seed=seed, unit="rhi", child_col=None,
+                      within=(by, g)).ids for g in groups}
+    narratives = fetch_values(tagged.path, id_col, text_col, (i for ids in drawn.values() for i in ids))
     taken: set[str] = set()
     files = []
     with new_folder(out_dir) as tmp:  # all the audits, or none (no half-drawn set to label)
         for g in groups:
             name = audit_file_name(g, taken, suffix)
             info = draw_sample(tagged, tmp / name, size=size, seed=seed, id_col=id_col, text_col=text_col,
-                               within=(by, g))
+                               within=(by, g), narratives={i: narratives[i] for i in drawn[g]})
             files.append({"group": g, "file": str(out_dir / name), "units": info["units"],
                           "population": info["population"], "census": info["units"] == info["population"]})
     return {"by": by, "groups": files, "output": str(out_dir), "label_columns": list(tagged.theme_ids)}

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from rhi_nlp import estimate as est
 from rhi_nlp.cli import cli
-from rhi_nlp.errors import AuditError
+from rhi_nlp.errors import AuditError, InputError
 from rhi_nlp.foi import Period, draw_sample, estimate_themes, load_tagged
+from rhi_nlp.io import fetch_values, read_columns
 from rhi_nlp.pooled import audit_file_name, draw_group_samples
 
 from .conftest import label_from_truth
@@ -265,3 +266,41 @@ def test_sample_by_refuses_blank_groups_and_leaves_no_half_drawn_folder(pooled, 
     with pytest.raises(OSError):
         draw_group_samples(folder, out, by="council", size=10, id_col="rhi_id")
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".audits")]
+
+
+def test_sample_by_takes_only_the_drawn_narratives_and_each_is_its_own_rows(pooled, tmp_path):
+    """The pooled file is read without its narratives; the drawn rows' narratives are then read
+    a chunk at a time, and each audit row carries the narrative of its own id."""
+    folder, t = pooled
+    out = tmp_path / "audits"
+    draw_group_samples(folder, out, by="council", size=40, id_col="rhi_id")
+    by_id = t.set_index("rhi_id")["narrative"]
+    n = 0
+    for f in out.iterdir():
+        a = pd.read_csv(f, dtype=str, keep_default_na=False)
+        assert (a["narrative"].to_numpy() == by_id.loc[a["rhi_id"]].to_numpy()).all()
+        n += len(a)
+    recorded = t[t["narrative_status"] == "recorded"]["council"].value_counts()
+    assert n == sum(min(40, int(k)) for k in recorded)
+    with pytest.raises(InputError, match="column 'story' not found"):
+        draw_group_samples(folder, tmp_path / "none", by="council", size=40, id_col="rhi_id", text_col="story")
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "parquet", "dataset"])
+def test_fetch_values_reads_the_wanted_rows_a_chunk_at_a_time(pooled, tmp_path, kind):
+    folder, t = pooled
+    small = t[["rhi_id", "narrative", "council"]].head(120)
+    if kind == "dataset":
+        path = folder
+        small = t
+    elif kind == "xlsx":
+        path = tmp_path / "t.xlsx"
+        small.to_excel(path, index=False)
+    else:
+        path = tmp_path / f"t.{kind}"
+        getattr(small, f"to_{kind}")(path, index=False)
+    want = small["rhi_id"].iloc[[0, 7, 59, 60, 119]].tolist() + ["not-an-id"]
+    got = fetch_values(path, "rhi_id", "narrative", want, chunk_size=50)
+    assert got == dict(zip(want[:-1], small.set_index("rhi_id").loc[want[:-1], "narrative"]))
+    assert {"rhi_id", "narrative"} <= set(read_columns(path))
