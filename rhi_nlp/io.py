@@ -293,7 +293,7 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
         raise InputError(f"{path}: file not found")
     if path.is_dir() and kind != "dataset":
         raise InputError(f"{path}: is a folder, not a file")
-    try:
+    with _read_errors(path, kind):
         if kind in ("dataset", "parquet"):  # a dataset: a pooled tagged folder (rhi-nlp tag ... -o FOLDER)
             import pyarrow.parquet as pq
 
@@ -315,6 +315,14 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | No
         cols, rows = _xlsx_rows(path, sheet)
         df = pd.DataFrame(list(rows), columns=cols, dtype=object)
         return df[[c for c in df.columns if columns(c)]] if columns else df
+
+
+@contextmanager
+def _read_errors(path: Path, kind: str):
+    """A library's error while reading a table becomes an InputError naming the file (never its
+    content); an InputError or an interrupt passes through."""
+    try:
+        yield
     except InputError:
         raise
     except (KeyboardInterrupt, SystemExit, MemoryError):
@@ -329,7 +337,7 @@ def read_columns(path: str | Path) -> list[str]:
     """The column names of a table (a dataset's: its first file's), without reading its rows."""
     path = Path(path)
     kind = file_format(path)
-    try:
+    with _read_errors(path, kind):
         if kind in ("dataset", "parquet"):
             import pyarrow.parquet as pq
 
@@ -338,12 +346,6 @@ def read_columns(path: str | Path) -> list[str]:
             enc = detect_encoding(path, None)
             return list(pd.read_csv(path, dtype=str, nrows=0, encoding=enc.name, encoding_errors=enc.errors).columns)
         return list(_xlsx_rows(path, None)[0])
-    except InputError:
-        raise
-    except (KeyboardInterrupt, SystemExit, MemoryError):
-        raise
-    except Exception as exc:
-        raise _read_error(path, kind, exc) from None
 
 
 def fetch_values(path: str | Path, key_col: str, value_col: str, keys: Iterable[str], *,
@@ -362,7 +364,7 @@ def fetch_values(path: str | Path, key_col: str, value_col: str, keys: Iterable[
         if hit.any():
             found.update(zip(ids[hit].tolist(), frame[value_col][hit].tolist()))
 
-    try:
+    with _read_errors(path, kind):
         if kind in ("dataset", "parquet"):
             import pyarrow.parquet as pq
 
@@ -385,12 +387,6 @@ def fetch_values(path: str | Path, key_col: str, value_col: str, keys: Iterable[
                     take(pd.DataFrame(buf, columns=[key_col, value_col], dtype=object))
                     buf = []
             take(pd.DataFrame(buf, columns=[key_col, value_col], dtype=object))
-    except InputError:
-        raise
-    except (KeyboardInterrupt, SystemExit, MemoryError):
-        raise
-    except Exception as exc:
-        raise _read_error(path, kind, exc) from None
     return found
 
 
