@@ -96,9 +96,16 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         return sparse.hstack([self.vectorizer_._tfidf.transform(counts, copy=False),
                               sparse.csr_matrix(np.log1p(cues))], format="csr")
 
+    def _cue_matrix(self, records: Sequence[DocRecord]) -> np.ndarray:
+        """Each record's cue counts summed over its sentences, one row per record."""
+        return np.vstack([r.cue_vector() for r in records]) if records else np.zeros((0, self.n_cue_))
+
     def _doc_matrix(self, records: Sequence[DocRecord]) -> sparse.csr_matrix:
-        cues = np.vstack([r.cue_vector() for r in records]) if records else np.zeros((0, self.n_cue_))
-        return self._design([r.text for r in records], cues)
+        return self._design([r.text for r in records], self._cue_matrix(records))
+
+    def _sentence_matrix(self, records: Sequence[DocRecord]) -> sparse.csr_matrix:
+        """One row per sentence of the records, in order."""
+        return self._design([m for r in records for m in r.marked], np.vstack([r.cues for r in records]))
 
     def _new_lr(self) -> LogisticRegression:
         return LogisticRegression(C=self.C, solver="liblinear", max_iter=1000)
@@ -178,6 +185,9 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(records)
         if not len(scores):
             return scores
+        return self._calibrated(scores)
+
+    def _calibrated(self, scores: np.ndarray) -> np.ndarray:
         return np.column_stack([self.calibrate(j, scores[:, j]) for j in range(len(self.theme_ids_))])
 
     def tag_batch(self, records: Sequence[DocRecord], scored: np.ndarray
@@ -189,39 +199,28 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         from .familiarity import familiarity
 
         self._check_fitted()
-        scored = np.asarray(scored, bool)
+        counter = None if self.char_vectorizer_ is not None else word_counter(self.vectorizer_)
+        # None: a vectorizer the shared counter does not cover, so each step featurises the text itself
+        batch = None if counter is None else counter.batch([r.marked for r in records])
         T = len(self.theme_ids_)
         probs = np.zeros((len(records), T))
-        counter = None if self.char_vectorizer_ is not None else word_counter(self.vectorizer_)
-        if counter is None:   # a vectorizer the shared counter does not cover: the separate calls
-            keep = np.flatnonzero(scored)
-            if len(keep):
-                probs[keep] = self.predict_proba([records[i] for i in keep])
-            flags = (probs >= np.asarray(self.thresholds_)).astype(int)
-            fam = familiarity([r.text for r in records], self.vectorizer_.vocabulary_)
-            return probs, flags, self.evidence_batch(records, flags), fam
-        batch = counter.batch([r.marked for r in records])
-        keep = np.flatnonzero(scored)
+        keep = np.flatnonzero(np.asarray(scored, bool))
         if len(keep):
-            cues = np.vstack([records[i].cue_vector() for i in keep])
-            X = self._design_from_counts(batch.doc_counts()[keep], cues)
-            scores = np.asarray(X @ self.coef_.T) + self.intercept_
-            probs[keep] = np.column_stack([self.calibrate(j, scores[:, j]) for j in range(T)])
+            kept = [records[i] for i in keep]
+            X = (self._doc_matrix(kept) if batch is None
+                 else self._design_from_counts(batch.doc_counts()[keep], self._cue_matrix(kept)))
+            probs[keep] = self._calibrated(np.asarray(X @ self.coef_.T) + self.intercept_)
         flags = (probs >= np.asarray(self.thresholds_)).astype(int)
-        best: list[list[int | None]] = [[None] * T for _ in records]
-        wanted = [i for i, r in enumerate(records) if r.marked and flags[i].any()]
-        if wanted:
+        if batch is None:
+            return probs, flags, self.evidence_batch(records, flags), familiarity(
+                [r.text for r in records], self.vectorizer_.vocabulary_)
+
+        def sentence_matrix(wanted: list[int]) -> sparse.csr_matrix:
             off = batch.sentence_offsets
             rows = np.concatenate([np.arange(off[i], off[i + 1]) for i in wanted])
-            cues = np.vstack([records[i].cues for i in wanted])
-            S = np.asarray(self._design_from_counts(batch.sentence_counts()[rows], cues) @ self.coef_.T)
-            start = 0
-            for i in wanted:
-                n = len(records[i].marked)
-                block = S[start:start + n]
-                for c in np.flatnonzero(flags[i]).tolist():
-                    best[i][c] = int(np.argmax(block[:, c]))
-                start += n
+            return self._design_from_counts(batch.sentence_counts()[rows], np.vstack([records[i].cues for i in wanted]))
+
+        best = self._best_sentences(records, flags, list(range(T)), sentence_matrix)
         return probs, flags, best, batch.known_pair_share()
 
     def predict(self, records: Sequence[DocRecord]) -> np.ndarray:
@@ -237,14 +236,19 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         is true (else None). All the sentences involved are featurised in one pass."""
         self._check_fitted()
         cols = list(range(len(self.theme_ids_))) if theme_indices is None else list(theme_indices)
+        return self._best_sentences(records, flags, cols,
+                                    lambda wanted: self._sentence_matrix([records[i] for i in wanted]))
+
+    def _best_sentences(self, records: Sequence[DocRecord], flags: np.ndarray, cols: list[int],
+                        sentence_matrix: Callable[[list[int]], sparse.csr_matrix]) -> list[list[int | None]]:
+        """:meth:`evidence_batch`, with ``sentence_matrix(wanted)`` the design rows of the sentences
+        of the records at those positions."""
         flags = np.asarray(flags, bool)
         wanted = [i for i, r in enumerate(records) if r.marked and flags[i].any()]
         out: list[list[int | None]] = [[None] * len(cols) for _ in records]
         if not wanted:
             return out
-        texts = [m for i in wanted for m in records[i].marked]
-        cues = np.vstack([records[i].cues for i in wanted])
-        S = np.asarray(self._design(texts, cues) @ self.coef_[cols].T)
+        S = np.asarray(sentence_matrix(wanted) @ self.coef_[cols].T)
         start = 0
         for i in wanted:
             n = len(records[i].marked)

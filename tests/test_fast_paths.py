@@ -12,15 +12,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from spacy.attrs import LOWER
 from spacy.matcher import Matcher
 
-from rhi_nlp.classifier import VECTORIZER_PARAMS
+from rhi_nlp.classifier import VECTORIZER_PARAMS, ThemeClassifier
 from rhi_nlp.familiarity import familiarity
 from rhi_nlp.features import iter_records
 from rhi_nlp.ngrams import WordBigramCounter, fast_transform, supports
 from rhi_nlp.nlp.components import sentence_bounds, span_tuples
 from rhi_nlp.nlp.token_patterns import compile_patterns
 from rhi_nlp.themes import load_relations
+from rhi_nlp.training import load_labelled
 
-from .conftest import DEMO
+from .conftest import CORPUS, DEMO
 
 WORDS = ["mum", "dad", "and", "argue", "argued", "with", "her", "the", "staff", "at", "each", "other", "Mum", "."]
 _nlp = spacy.blank("en")
@@ -74,13 +75,19 @@ text_st = st.lists(st.sampled_from(["mum", "x_mum", "argue", "rel_adults_conflic
                    max_size=25).map(" ".join)
 
 
+def _fitted(train: list[str]) -> TfidfVectorizer | None:
+    """The classifier's word vectorizer fitted on ``train`` (None when it holds no word at all)."""
+    try:
+        return TfidfVectorizer(min_df=1, **VECTORIZER_PARAMS).fit(train)
+    except ValueError:
+        return None
+
+
 @settings(max_examples=100, deadline=None)
 @given(train=st.lists(text_st, min_size=3, max_size=12), new=st.lists(text_st, min_size=1, max_size=6))
 def test_word_bigram_counter_gives_scikit_learns_matrix(train, new):
-    vec = TfidfVectorizer(min_df=1, **VECTORIZER_PARAMS)
-    try:
-        vec.fit(train)
-    except ValueError:  # no word at all
+    vec = _fitted(train)
+    if vec is None:
         return
     assert supports(vec)
     expected = vec.transform(new)
@@ -94,10 +101,8 @@ def test_word_bigram_counter_gives_scikit_learns_matrix(train, new):
 @given(train=st.lists(text_st, min_size=3, max_size=12),
        docs=st.lists(st.lists(text_st, min_size=0, max_size=4), min_size=1, max_size=5))
 def test_word_batch_counts_documents_sentences_and_known_pairs_as_separate_calls_do(train, docs):
-    vec = TfidfVectorizer(min_df=1, **VECTORIZER_PARAMS)
-    try:
-        vec.fit(train)
-    except ValueError:  # no word at all
+    vec = _fitted(train)
+    if vec is None:
         return
     batch = WordBigramCounter(vec.vocabulary_).batch(docs)
     joined = [" ".join(d) for d in docs]
@@ -114,9 +119,19 @@ def test_word_batch_counts_documents_sentences_and_known_pairs_as_separate_calls
     np.testing.assert_array_equal(batch.known_pair_share(), familiarity(joined, vec.vocabulary_))
 
 
-def test_tag_batch_equals_the_separate_calls(nlp, small_model):
+@pytest.fixture(scope="module")
+def char_classifier(nlp, small_model):
+    """A classifier with character n-grams, which the shared word counter does not cover."""
+    ids = small_model.theme_ids
+    _, texts, Y = load_labelled([CORPUS], ids)
+    records = list(iter_records(nlp, texts[:400], ids))
+    return ThemeClassifier(char_ngrams=True, n_folds=3).fit(records, Y[:400], theme_ids=ids)
+
+
+@pytest.mark.parametrize("kind", ["word", "char"])
+def test_tag_batch_equals_the_separate_calls(nlp, small_model, char_classifier, kind):
     texts = pd.read_csv(DEMO, dtype=str, keep_default_na=False)["narrative"].tolist()[:120] + ["", "ok"]
-    clf = small_model.classifier
+    clf = small_model.classifier if kind == "word" else char_classifier
     records = list(iter_records(nlp, texts, small_model.theme_ids))
     scored = np.array([bool(t) for t in texts])
     probs, flags, best, fam = clf.tag_batch(records, scored)
