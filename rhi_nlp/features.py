@@ -17,7 +17,7 @@ from functools import partial
 import numpy as np
 from spacy.tokens import Doc
 
-from .nlp.components import CTX, SCOPE, _ctx_key, sentence_bounds, span_tuples, token_table
+from .nlp.components import CTX, SCOPE, HashCache, _ctx_key, sentence_bounds, span_tuples, token_table
 
 # Per theme: affirmed cues, then one column per modifier group.
 CUE_GROUPS = ("AFFIRMED", "NEGATED", "ADVICE_QUESTION", "HYPOTHETICAL", "HISTORICAL", "OTHER_PERSON")
@@ -45,17 +45,8 @@ def n_cue_features(n_themes: int) -> int:
     return n_themes * len(CUE_GROUPS)
 
 
-_WORDS: dict[int, str] = {}   # lower-case hash -> the word as the classifier reads it (digits as 0)
-_WORDS_MAX = 500_000          # cleared when full, so memory stays flat on millions of narratives
-
-
-def _word(h: int, strings) -> str:
-    w = _WORDS.get(h)
-    if w is None:
-        if len(_WORDS) >= _WORDS_MAX:
-            _WORDS.clear()
-        w = _WORDS[h] = _DIGITS.sub("0", strings[h])
-    return w
+# each word as the classifier reads it (lower case, digits as 0), by its lower-case hash
+_WORDS = HashCache(lambda w: _DIGITS.sub("0", w))
 
 
 def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
@@ -65,8 +56,7 @@ def doc_to_record(doc: Doc, theme_ids: tuple[str, ...]) -> DocRecord:
     # token attributes read once, as arrays (a Token object per access is what costs)
     arr = token_table(doc)   # ORTH, LOWER, IS_SPACE, LIKE_NUM, SPACY, IS_PUNCT, IDX
     strings = doc.vocab.strings
-    get = _WORDS.get
-    lower = [get(h) or _word(h, strings) for h in arr[:, 1].tolist()]
+    lower = _WORDS.values(arr[:, 1].tolist(), strings)
     is_space = arr[:, 2].astype(bool)
     skip = (is_space | arr[:, 5].astype(bool)).tolist()
     is_space = is_space.tolist()

@@ -6,6 +6,8 @@ passed in from the package's JSON data files (see ``rhi_nlp.nlp.build_pipeline``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LIKE_NUM, LOWER, ORTH, SENT_START, SPACY
 from spacy.language import Language
@@ -124,16 +126,12 @@ class CaseNoteSentencizer:
         orth = arr[:, 0].tolist()
         lower = arr[:, 1].tolist()
         strings = doc.vocab.strings
-        okind = list(map(_ORTH_KIND.get, orth))
-        if None in okind:
-            okind = [k or _orth_kind(h, strings) for h, k in zip(orth, okind)]
-        lkind = list(map(_LOWER_KIND.get, lower))
-        if None in lkind:
-            lkind = [k or _lower_kind(h, strings) for h, k in zip(lower, lkind)]
+        okind = _ORTH_KIND.values(orth, strings)
+        lkind = _LOWER_KIND.values(lower, strings)
         is_space = arr[:, 2].tolist()
         starts = {0}
         line_start = 0
-        for i in [i for i in range(n - 1) if okind[i] > 1 or lkind[i + 1] & _YP_K]:
+        for i in [i for i in range(n - 1) if okind[i] or lkind[i + 1] & _YP_K]:
             k = okind[i]
             if k & _NL:
                 starts.add(i + 1)
@@ -160,33 +158,36 @@ class CaseNoteSentencizer:
         return doc
 
 
-# What the sentencizer needs to know of a word, cached by its hash (ORTH and LOWER are both
-# string hashes): bit flags, 1 for "nothing" so that a cached value is never taken for a miss.
-_NL, _END_K, _DASH_K, _COLON_K = 2, 4, 8, 16
-_YP_K, _VERB_K, _BARE_K, _NOSPLIT_K = 2, 4, 8, 16
-_ORTH_KIND: dict[int, int] = {}
-_LOWER_KIND: dict[int, int] = {}
-_KIND_MAX = 500_000   # cleared when full, so memory stays flat on millions of narratives
+class HashCache:
+    """A value computed from a word once, then looked up by the word's hash (ORTH and LOWER values
+    are string hashes); cleared when full, so memory stays flat on millions of narratives."""
+
+    def __init__(self, compute: Callable[[str], object], max_size: int = 500_000):
+        self.compute = compute
+        self.max_size = max_size
+        self._values: dict[int, object] = {}
+
+    def values(self, hashes: list[int], strings) -> list:
+        """The value of each hash's word (``strings``: the vocab's StringStore)."""
+        got = list(map(self._values.get, hashes))
+        if None in got:
+            got = [v if v is not None else self._add(h, strings) for h, v in zip(hashes, got)]
+        return got
+
+    def _add(self, h: int, strings) -> object:
+        if len(self._values) >= self.max_size:
+            self._values.clear()
+        v = self._values[h] = self.compute(strings[h])
+        return v
 
 
-def _orth_kind(h: int, strings) -> int:
-    t = strings[h]
-    k = 1 | (_NL if "\n" in t else 0) | (_END_K if t in _END else 0) | (_DASH_K if t in _DASHES else 0) \
-        | (_COLON_K if t == ":" else 0)
-    if len(_ORTH_KIND) >= _KIND_MAX:
-        _ORTH_KIND.clear()
-    _ORTH_KIND[h] = k
-    return k
-
-
-def _lower_kind(h: int, strings) -> int:
-    t = strings[h]
-    k = 1 | (_YP_K if t in _YP else 0) | (_VERB_K if t in _YP_VERBS else 0) | (_BARE_K if t in _BARE_ANSWERS else 0) \
-        | (_NOSPLIT_K if t in _NO_SPLIT_BEFORE_YP else 0)
-    if len(_LOWER_KIND) >= _KIND_MAX:
-        _LOWER_KIND.clear()
-    _LOWER_KIND[h] = k
-    return k
+# What the sentencizer needs to know of a word: bit flags (0: nothing).
+_NL, _END_K, _DASH_K, _COLON_K = 1, 2, 4, 8
+_YP_K, _VERB_K, _BARE_K, _NOSPLIT_K = 1, 2, 4, 8
+_ORTH_KIND = HashCache(lambda t: (_NL if "\n" in t else 0) | (_END_K if t in _END else 0)
+                       | (_DASH_K if t in _DASHES else 0) | (_COLON_K if t == ":" else 0))
+_LOWER_KIND = HashCache(lambda t: (_YP_K if t in _YP else 0) | (_VERB_K if t in _YP_VERBS else 0)
+                        | (_BARE_K if t in _BARE_ANSWERS else 0) | (_NOSPLIT_K if t in _NO_SPLIT_BEFORE_YP else 0))
 
 
 def _left(okind: list[int], is_space: list, i: int, most: int) -> int:
